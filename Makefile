@@ -1,0 +1,33 @@
+# Impact Warehouse: every target bootstraps its own environment from the lock file.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.8
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench validate dagster clean lock
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --require-hashes -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
+	cd dbt_project && DBT_PROFILES_DIR=../dbt_profiles ../$(BIN)/dbt parse --quiet
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/impact demo
+
+test: install
+	$(BIN)/python -m pytest
+
+dagster: install
+	$(BIN)/dagster dev
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf warehouse reports .dagster dbt_project/target dbt_project/logs

@@ -1,0 +1,198 @@
+"""Typed raw records: the landing contract between connectors and the dbt staging layer.
+
+Each dataclass is one raw entity. Connectors yield them, `impact.landing` writes them to Parquet with
+the Arrow schema derived from the annotations (so an empty batch still has its columns), and dbt's
+staging models read them as sources. Field names follow the source API where it has one, so a row can
+be traced back to the payload it came from. Connectors hand over timezone-aware datetimes; landing stores them as UTC
+wall time (naive Parquet timestamps), which DuckDB, PostgreSQL and Spark all read the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+
+import pyarrow as pa
+
+
+# --- GitHub ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubPullRequest:
+    """One pull request as the single-PR endpoint describes it (the list lacks size fields)."""
+
+    id: int
+    repository: str  # owner/name
+    number: int
+    title: str
+    state: str  # open | closed
+    draft: bool
+    author_login: str | None  # None for deleted ("ghost") users
+    author_type: str | None  # User | Bot
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    merged_at: dt.datetime | None
+    merge_commit_sha: str | None
+    head_ref: str
+    base_ref: str
+    additions: int
+    deletions: int
+    changed_files: int
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubReview:
+    id: int
+    repository: str
+    pull_number: int
+    reviewer_login: str | None
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    submitted_at: dt.datetime | None  # None for a pending review
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubPullRequestCommit:
+    repository: str
+    pull_number: int
+    sha: str
+    author_login: str | None
+    author_email: str | None
+    authored_at: dt.datetime
+    committed_at: dt.datetime
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubDeployment:
+    id: int
+    repository: str
+    sha: str
+    ref: str
+    environment: str
+    creator_login: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubDeploymentStatus:
+    id: int
+    deployment_id: int
+    repository: str
+    state: str  # queued | in_progress | success | failure | error | inactive
+    created_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubDeploymentCommit:
+    """A commit a successful deployment shipped: compare(previous successful deployment, this one)."""
+
+    deployment_id: int
+    repository: str
+    environment: str
+    previous_deployment_id: int
+    sha: str
+
+
+# --- Anthropic Admin API: Claude Code analytics report ---------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaudeCodeActorDay:
+    """One record of the report: an actor's Claude Code activity on one UTC day."""
+
+    date: dt.date
+    actor_type: str  # user_actor | api_actor
+    actor_id: str  # email_address for user_actor, api_key_name for api_actor
+    organization_id: str
+    customer_type: str
+    terminal_type: str | None
+    num_sessions: int
+    lines_added: int
+    lines_removed: int
+    commits: int
+    pull_requests: int
+    edits_accepted: int  # edit + multi_edit + write + notebook_edit tools
+    edits_rejected: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaudeCodeModelDay:
+    """One entry of a record's model_breakdown; cost converted from cents to USD."""
+
+    date: dt.date
+    actor_type: str
+    actor_id: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+    estimated_cost_usd: float
+
+
+# --- Organisation (the configured team mapping) ----------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamMember:
+    """One row of the team mapping file: the identities that belong to one person."""
+
+    email: str
+    display_name: str
+    team_id: str
+    team_name: str
+    parent_team_id: str | None
+    github_login: str | None
+    jira_account_id: str | None
+    role: str | None
+    seniority: str | None
+
+
+# --- Arrow schemas ---------------------------------------------------------------------------------
+
+_SCALARS: dict[type, pa.DataType] = {
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+    str: pa.string(),
+    dt.datetime: pa.timestamp("us"),  # UTC wall time; Parquet keeps no zone so every engine reads it alike
+    dt.date: pa.date32(),
+}
+
+
+def _arrow_type(annotation: object) -> tuple[pa.DataType, bool]:
+    """Return the Arrow type of an annotation and whether it admits null."""
+    args = typing.get_args(annotation)
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        non_null = [a for a in args if a is not type(None)]
+        return _SCALARS[non_null[0]], True
+    return _SCALARS[typing.cast(type, annotation)], False
+
+
+def arrow_schema(record_type: type) -> pa.Schema:
+    """The Parquet schema of a record type, used for every batch so that empty batches keep columns."""
+    hints = typing.get_type_hints(record_type)
+    fields = []
+    for field in dataclasses.fields(record_type):
+        arrow_type, nullable = _arrow_type(hints[field.name])
+        fields.append(pa.field(field.name, arrow_type, nullable=nullable))
+    return pa.schema(fields)
+
+
+#: Raw entity name (the folder under the landing root and the dbt source table) -> record type.
+RAW_ENTITIES: dict[str, type] = {
+    "github/pull_requests": GithubPullRequest,
+    "github/reviews": GithubReview,
+    "github/pull_request_commits": GithubPullRequestCommit,
+    "github/deployments": GithubDeployment,
+    "github/deployment_statuses": GithubDeploymentStatus,
+    "github/deployment_commits": GithubDeploymentCommit,
+    "anthropic/claude_code_actor_days": ClaudeCodeActorDay,
+    "anthropic/claude_code_model_days": ClaudeCodeModelDay,
+    "org/team_members": TeamMember,
+}

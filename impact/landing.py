@@ -1,0 +1,89 @@
+"""Raw landing: typed records written as immutable Parquet batches that dbt reads as sources.
+
+Layout: `<raw_root>/<source>/<entity>/<batch_id>.parquet`, one file per batch, each with the entity's
+full schema plus `_batch_id` and `_extracted_at`. A batch is named by a hash of its records, so landing
+the same records twice replaces one file instead of adding a second, and a file appears only whole
+(written to a temporary name, then renamed). Staging keeps the latest version of each key, so batches
+that overlap (a PR synced again after a late review) never double count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connectors.records import RAW_ENTITIES, arrow_schema
+
+BATCH_ID = "_batch_id"
+EXTRACTED_AT = "_extracted_at"
+
+
+@dataclasses.dataclass(frozen=True)
+class LandedBatch:
+    entity: str
+    batch_id: str
+    path: Path
+    rows: int
+
+
+def _to_utc_wall_time(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: connectors must hand over timezone-aware times")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def records_table(entity: str, records: Iterable[object]) -> pa.Table:
+    """Arrow table of an entity's records with the entity's declared schema (even when empty)."""
+    record_type = RAW_ENTITIES[entity]
+    schema = arrow_schema(record_type)
+    columns: dict[str, list[object]] = {name: [] for name in schema.names}
+    for record in records:
+        if not isinstance(record, record_type):
+            raise TypeError(f"{entity}: expected {record_type.__name__}, got {type(record).__name__}")
+        for name in schema.names:
+            columns[name].append(_to_utc_wall_time(getattr(record, name)))
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def _batch_id(table: pa.Table) -> str:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()[:24]
+
+
+def land_batch(
+    raw_root: Path, entity: str, records: Iterable[object], extracted_at: dt.datetime
+) -> LandedBatch:
+    """Write one batch of an entity atomically and return where it landed."""
+    table = records_table(entity, records)
+    batch_id = _batch_id(table)
+    extracted = _to_utc_wall_time(extracted_at)
+    table = table.append_column(BATCH_ID, pa.array([batch_id] * table.num_rows, pa.string()))
+    table = table.append_column(
+        EXTRACTED_AT, pa.array([extracted] * table.num_rows, pa.timestamp("us"))
+    )
+    folder = Path(raw_root) / entity
+    folder.mkdir(parents=True, exist_ok=True)
+    final_path = folder / f"{batch_id}.parquet"
+    temp_path = folder / f".{batch_id}.{os.getpid()}.tmp"
+    pq.write_table(table, temp_path)
+    os.replace(temp_path, final_path)
+    return LandedBatch(entity=entity, batch_id=batch_id, path=final_path, rows=table.num_rows)
+
+
+def ensure_entity_folders(raw_root: Path) -> None:
+    """Give every raw entity at least an empty batch, so dbt sources resolve before a source syncs."""
+    for entity in RAW_ENTITIES:
+        folder = Path(raw_root) / entity
+        if not any(folder.glob("*.parquet")):
+            land_batch(raw_root, entity, [], dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))
