@@ -1,0 +1,266 @@
+"""GitHub pull requests, reviews, commits and deployments through PyGithub.
+
+PyGithub follows `Link` pagination and completes objects lazily; this module decides what to read
+and turns the objects into typed records. Pull requests are read newest-updated first and paging
+stops at the cursor, so an incremental run costs a handful of requests plus the changed PRs.
+Deployments are read whole on every run (their statuses change after creation), and for each
+successful deployment to a production environment the commits it shipped are taken from
+`compare(previous successful deployment...this one)`: that is what ties a merged PR to the
+deployment that first delivered it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from github import Auth, Github, GithubException, GithubRetry
+from github.Repository import Repository
+
+from connectors.http import SourceError
+from connectors.records import (
+    GithubDeployment,
+    GithubDeploymentCommit,
+    GithubDeploymentStatus,
+    GithubPullRequest,
+    GithubPullRequestCommit,
+    GithubReview,
+)
+
+SOURCE = "github"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class PullRequestBatch:
+    """The pull requests of one repository changed since a cursor, with their reviews and commits."""
+
+    repository: str
+    pull_requests: list[GithubPullRequest] = field(default_factory=list)
+    reviews: list[GithubReview] = field(default_factory=list)
+    commits: list[GithubPullRequestCommit] = field(default_factory=list)
+    newest_updated_at: dt.datetime | None = None
+
+
+@dataclass
+class DeploymentBatch:
+    repository: str
+    deployments: list[GithubDeployment] = field(default_factory=list)
+    statuses: list[GithubDeploymentStatus] = field(default_factory=list)
+    commits: list[GithubDeploymentCommit] = field(default_factory=list)
+
+
+def _login(user: object | None) -> str | None:
+    return getattr(user, "login", None) if user is not None else None
+
+
+def _first_line(message: str | None) -> str:
+    return (message or "").splitlines()[0] if message else ""
+
+
+class GithubConnector:
+    """Reads the configured repositories of one GitHub (github.com or Enterprise Server)."""
+
+    def __init__(self, api_url: str, token: str, *, per_page: int = 100) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._github = Github(
+            base_url=self.api_url,
+            auth=Auth.Token(token),
+            per_page=per_page,
+            retry=GithubRetry(total=6, backoff_factor=0.5),
+            seconds_between_requests=None,
+            timeout=60,
+        )
+
+    def _call(self, what: str, action: Callable[[], T], *, repository: str | None = None) -> T:
+        """Run a PyGithub call and turn its failures into errors that say what to do."""
+        try:
+            return action()
+        except GithubException as error:
+            status = error.status
+            if status == 401:
+                raise SourceError(
+                    SOURCE, f"the token was refused while reading {what} (HTTP 401)",
+                    "Set GITHUB_TOKEN to a valid token with read access to the repositories",
+                    url=self.api_url,
+                ) from None
+            if status == 404:
+                raise SourceError(
+                    SOURCE, f"{what} was not found (HTTP 404)",
+                    "Check github.repos / github.orgs spelling and that the token can see them; for "
+                    "GitHub Enterprise Server github.api_url must end in /api/v3",
+                    url=self.api_url,
+                ) from None
+            if status == 403:
+                raise SourceError(
+                    SOURCE, f"access to {what} was forbidden or rate limited after waiting (HTTP 403)",
+                    "Give the token the repo scope (or read access for fine-grained tokens), or run later",
+                    url=self.api_url,
+                ) from None
+            raise SourceError(
+                SOURCE, f"HTTP {status} while reading {what} after retries",
+                "Try again later; the run can be repeated safely", url=self.api_url,
+            ) from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise SourceError(
+                SOURCE, f"an unexpected payload while reading {what} ({type(error).__name__}: {error})",
+                "Check that github.api_url is the REST API root (https://api.github.com or https://HOST/api/v3)",
+                url=self.api_url,
+            ) from None
+
+    # --- repositories -----------------------------------------------------------------------------
+
+    def repositories(self, repos: Iterable[str], orgs: Iterable[str]) -> list[str]:
+        """Full names of the repositories to sync: the listed ones plus every repository of the orgs."""
+        names: list[str] = []
+        for full_name in repos:
+            repo = self._call(f"repository {full_name}", lambda n=full_name: self._github.get_repo(n))
+            names.append(repo.full_name)
+        for org in orgs:
+            org_repos = self._call(
+                f"organisation {org}",
+                lambda o=org: [r.full_name for r in self._github.get_organization(o).get_repos(type="all")],
+            )
+            names.extend(org_repos)
+        return sorted(set(names))
+
+    def _repo(self, full_name: str) -> Repository:
+        return self._call(f"repository {full_name}", lambda: self._github.get_repo(full_name, lazy=True))
+
+    # --- pull requests ------------------------------------------------------------------------------
+
+    def pull_requests(self, full_name: str, *, updated_since: dt.datetime | None) -> PullRequestBatch:
+        """PRs updated at or after `updated_since` (all when None), with their reviews and commits."""
+        repo = self._repo(full_name)
+        batch = PullRequestBatch(repository=full_name)
+
+        def read() -> None:
+            for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
+                if updated_since is not None and pr.updated_at < updated_since:
+                    break
+                self._read_pull_request(full_name, pr, batch)
+
+        self._call(f"pull requests of {full_name}", read)
+        return batch
+
+    def _read_pull_request(self, full_name: str, pr, batch: PullRequestBatch) -> None:  # noqa: ANN001
+        author = pr.user
+        batch.pull_requests.append(
+            GithubPullRequest(
+                id=pr.id,
+                repository=full_name,
+                number=pr.number,
+                title=pr.title or "",
+                state=pr.state,
+                draft=bool(pr.draft),
+                author_login=_login(author),
+                author_type=getattr(author, "type", None) if author is not None else None,
+                created_at=pr.created_at,
+                updated_at=pr.updated_at,
+                closed_at=pr.closed_at,
+                merged_at=pr.merged_at,
+                merge_commit_sha=pr.merge_commit_sha if pr.merged_at else None,
+                head_ref=pr.head.ref,
+                base_ref=pr.base.ref,
+                # The list endpoint lacks the size fields: reading them fetches the single PR once.
+                additions=pr.additions,
+                deletions=pr.deletions,
+                changed_files=pr.changed_files,
+            )
+        )
+        if batch.newest_updated_at is None or pr.updated_at > batch.newest_updated_at:
+            batch.newest_updated_at = pr.updated_at
+        for review in pr.get_reviews():
+            batch.reviews.append(
+                GithubReview(
+                    id=review.id,
+                    repository=full_name,
+                    pull_number=pr.number,
+                    reviewer_login=_login(review.user),
+                    state=review.state,
+                    submitted_at=review.submitted_at,
+                )
+            )
+        for commit in pr.get_commits():
+            git_commit = commit.commit
+            batch.commits.append(
+                GithubPullRequestCommit(
+                    repository=full_name,
+                    pull_number=pr.number,
+                    sha=commit.sha,
+                    author_login=_login(commit.author),
+                    author_email=git_commit.author.email if git_commit.author else None,
+                    authored_at=git_commit.author.date,
+                    committed_at=git_commit.committer.date,
+                    message=_first_line(git_commit.message),
+                )
+            )
+
+    # --- deployments --------------------------------------------------------------------------------
+
+    def deployments(self, full_name: str, *, production_environments: Iterable[str]) -> DeploymentBatch:
+        """Every deployment with its statuses, and the commits each successful production one shipped."""
+        repo = self._repo(full_name)
+        batch = DeploymentBatch(repository=full_name)
+        production = {e.lower() for e in production_environments}
+
+        def read() -> None:
+            for deployment in repo.get_deployments():
+                batch.deployments.append(
+                    GithubDeployment(
+                        id=deployment.id,
+                        repository=full_name,
+                        sha=deployment.sha,
+                        ref=deployment.ref,
+                        environment=deployment.environment,
+                        creator_login=_login(deployment.creator),
+                        created_at=deployment.created_at,
+                        updated_at=deployment.updated_at,
+                    )
+                )
+                for status in deployment.get_statuses():
+                    batch.statuses.append(
+                        GithubDeploymentStatus(
+                            id=status.id,
+                            deployment_id=deployment.id,
+                            repository=full_name,
+                            state=status.state,
+                            created_at=status.created_at,
+                        )
+                    )
+            batch.commits.extend(self._shipped_commits(repo, full_name, batch, production))
+
+        self._call(f"deployments of {full_name}", read)
+        return batch
+
+    def _shipped_commits(
+        self, repo: Repository, full_name: str, batch: DeploymentBatch, production: set[str]
+    ) -> Iterator[GithubDeploymentCommit]:
+        """Commits between consecutive successful deployments of each production environment."""
+        succeeded_at: dict[int, dt.datetime] = {}
+        for status in batch.statuses:
+            if status.state == "success":
+                previous = succeeded_at.get(status.deployment_id)
+                succeeded_at[status.deployment_id] = min(previous, status.created_at) if previous else status.created_at
+        by_environment: dict[str, list[GithubDeployment]] = {}
+        for deployment in batch.deployments:
+            if deployment.environment.lower() in production and deployment.id in succeeded_at:
+                by_environment.setdefault(deployment.environment, []).append(deployment)
+        for environment, successful in by_environment.items():
+            successful.sort(key=lambda d: (succeeded_at[d.id], d.id))
+            for previous, current in zip(successful, successful[1:]):
+                if previous.sha == current.sha:
+                    continue
+                comparison = repo.compare(previous.sha, current.sha)
+                for commit in comparison.commits:
+                    yield GithubDeploymentCommit(
+                        deployment_id=current.id,
+                        repository=full_name,
+                        environment=environment,
+                        previous_deployment_id=previous.id,
+                        sha=commit.sha,
+                    )

@@ -1,0 +1,194 @@
+"""The `impact.yaml` configuration (DESIGN.md section 2): one file, secrets only as `${ENV_VAR}`.
+
+Secrets are resolved from the environment when the file is read and are held in `Secret` values whose
+`repr` and `str` never show them, so a config object can be logged or put in an error safely.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_CONFIG_PATH = "impact.yaml"
+DEFAULT_WAREHOUSE = "warehouse/impact.duckdb"
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded so that the user knows which key to fix and how."""
+
+
+class Secret:
+    """A credential read from the environment; prints as `***` everywhere."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclasses.dataclass(frozen=True)
+class GithubConfig:
+    api_url: str
+    token: Secret
+    repos: tuple[str, ...]
+    orgs: tuple[str, ...]
+    production_environments: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class AnthropicConfig:
+    api_url: str
+    admin_key: Secret
+    #: Days re-read on every run, because the report keeps changing for a while after a day ends.
+    reread_days: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ImpactConfig:
+    path: Path | None
+    start_date: dt.date
+    end_date: dt.date | None
+    warehouse: Path
+    raw_dir: Path
+    reports_dir: Path
+    teams_file: Path | None
+    github: GithubConfig | None
+    anthropic: AnthropicConfig | None
+
+
+def _expand_env(value: Any, key_path: str) -> Any:
+    """Replace `${VAR}` references; a missing variable is an error naming the key and the variable."""
+    if isinstance(value, dict):
+        return {k: _expand_env(v, f"{key_path}.{k}" if key_path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, f"{key_path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, str):
+
+        def lookup(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in os.environ:
+                raise ConfigError(
+                    f"config key '{key_path}' refers to ${{{name}}}, which is not set: "
+                    f"export {name}=... before running"
+                )
+            return os.environ[name]
+
+        return _ENV_REFERENCE.sub(lookup, value)
+    return value
+
+
+def _secret(section: dict[str, Any], key: str, env_var: str, section_name: str) -> Secret:
+    value = section.get(key)
+    if value is None:
+        value = os.environ.get(env_var, "")
+    if not value:
+        raise ConfigError(
+            f"{section_name}.{key} is empty: set the environment variable {env_var} "
+            f"(or write '{key}: ${{{env_var}}}' under '{section_name}:' in impact.yaml)"
+        )
+    return Secret(str(value))
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _date(value: Any, key: str) -> dt.date:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as error:
+        raise ConfigError(f"{key} must be a date like 2026-01-05, got {value!r}") from error
+
+
+def _resolve(base: Path, value: str | os.PathLike[str]) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def parse_config(raw: dict[str, Any], *, path: Path | None = None) -> ImpactConfig:
+    """Validate a config mapping; relative paths are taken from the config file's folder."""
+    data = _expand_env(raw or {}, "")
+    base = path.parent.resolve() if path else Path.cwd()
+
+    github = None
+    if "github" in data:
+        section = data["github"] or {}
+        repos, orgs = _tuple(section.get("repos")), _tuple(section.get("orgs"))
+        if not repos and not orgs:
+            raise ConfigError("github: list what to sync under github.repos (owner/name) or github.orgs")
+        github = GithubConfig(
+            api_url=str(section.get("api_url") or os.environ.get("GITHUB_API_URL", "https://api.github.com")),
+            token=_secret(section, "token", "GITHUB_TOKEN", "github"),
+            repos=repos,
+            orgs=orgs,
+            production_environments=_tuple(section.get("production_environments")) or ("production",),
+        )
+
+    anthropic = None
+    if "anthropic" in data:
+        section = data["anthropic"] or {}
+        anthropic = AnthropicConfig(
+            api_url=str(
+                section.get("api_url") or os.environ.get("ANTHROPIC_BASE_URL", "https://api.anthropic.com")
+            ),
+            admin_key=_secret(section, "admin_key", "ANTHROPIC_ADMIN_KEY", "anthropic"),
+            reread_days=int(section.get("reread_days", 3)),
+        )
+
+    if "start_date" not in data:
+        raise ConfigError("start_date is missing: the first sync reads history from this day (e.g. 2026-01-05)")
+    warehouse = data.get("warehouse") or os.environ.get("IMPACT_WAREHOUSE") or DEFAULT_WAREHOUSE
+    warehouse_path = _resolve(base, warehouse)
+    teams = data.get("teams")
+    return ImpactConfig(
+        path=path,
+        start_date=_date(data["start_date"], "start_date"),
+        end_date=_date(data["end_date"], "end_date") if data.get("end_date") else None,
+        warehouse=warehouse_path,
+        raw_dir=_resolve(base, data["raw_dir"]) if data.get("raw_dir") else warehouse_path.parent / "raw",
+        reports_dir=_resolve(base, data.get("reports_dir", "reports")),
+        teams_file=_resolve(base, teams) if teams else None,
+        github=github,
+        anthropic=anthropic,
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> ImpactConfig:
+    """Read the config from `path`, else `$IMPACT_CONFIG`, else `./impact.yaml`."""
+    chosen = Path(path or os.environ.get("IMPACT_CONFIG") or DEFAULT_CONFIG_PATH)
+    if not chosen.exists():
+        raise ConfigError(
+            f"no configuration at {chosen}: copy impact.example.yaml to impact.yaml, "
+            "or set IMPACT_CONFIG, or run `impact demo` to try the bundled sandbox"
+        )
+    try:
+        raw = yaml.safe_load(chosen.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{chosen} is not valid YAML: {error}") from error
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{chosen} must hold a mapping of settings at the top level")
+    return parse_config(raw, path=chosen.resolve())

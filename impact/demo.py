@@ -1,0 +1,83 @@
+"""The demo: the bundled sandbox organisation, served on loopback, configured like a real source.
+
+The demo writes an `impact.yaml` that points every source at the running sandbox with secrets as
+`${ENV_VAR}` references, so `impact demo` exercises exactly the path a user's own configuration takes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from sandbox.ground_truth import write_ground_truth
+from sandbox.organisation import Organisation
+
+SANDBOX_TOKEN_VARIABLE = "IMPACT_SANDBOX_TOKEN"
+SANDBOX_TOKEN = "sandbox-token"
+
+
+def sandbox_config(
+    org: Organisation, server_url: str, *, warehouse: Path, teams_file: Path, reports_dir: Path
+) -> dict[str, object]:
+    """An impact.yaml mapping whose sources all point at the sandbox at `server_url`."""
+    reference = f"${{{SANDBOX_TOKEN_VARIABLE}}}"
+    return {
+        "start_date": org.start_date.isoformat(),
+        "end_date": org.end_date.isoformat(),
+        "warehouse": str(warehouse),
+        "reports_dir": str(reports_dir),
+        "teams": str(teams_file),
+        "github": {"api_url": server_url, "token": reference, "orgs": [org.github_org]},
+        "anthropic": {"api_url": server_url, "admin_key": reference},
+    }
+
+
+def write_sandbox_config(
+    org: Organisation, server_url: str, config_path: Path, *, warehouse: Path, reports_dir: Path
+) -> Path:
+    """Write the config and the organisation's ground truth (its team mapping included) beside it."""
+    config_path = Path(config_path).resolve()
+    truth_dir = config_path.parent / "ground_truth"
+    write_ground_truth(org, truth_dir)
+    mapping = sandbox_config(
+        org, server_url, warehouse=Path(warehouse).resolve(), teams_file=truth_dir / "team_mapping.csv",
+        reports_dir=Path(reports_dir).resolve(),
+    )
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# Written by Impact Warehouse for the local sandbox: every source points at it.\n"
+        f"# Secrets are environment references; the sandbox accepts any non-empty {SANDBOX_TOKEN_VARIABLE}.\n"
+    )
+    config_path.write_text(header + yaml.safe_dump(mapping, sort_keys=False))
+    os.environ.setdefault(SANDBOX_TOKEN_VARIABLE, SANDBOX_TOKEN)
+    return config_path
+
+
+def summary_lines(warehouse: Path, report: Path) -> list[str]:
+    """Three lines for the terminal: the population, the headline estimate, where things are."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        developers, adopters = con.execute(
+            "select count(*), count(ai_adopted_at) from marts.dim_developer"
+        ).fetchone()
+        merged, spend = con.execute(
+            "select (select count(*) from marts.fct_pull_requests where merged_at is not null),"
+            " (select coalesce(sum(cost_usd), 0) from marts.fct_ai_usage_daily)"
+        ).fetchone()
+        headline = con.execute(
+            "select effect_pct, effect_pct_ci_low, effect_pct_ci_high from analysis.impact_estimates"
+            " where outcome = 'review_hours' order by estimator limit 1"
+        ).fetchone()
+    lines = [
+        f"{developers} developers, {adopters} adopted Claude Code; {merged:,} merged PRs; AI spend ${spend:,.0f}",
+    ]
+    if headline:
+        effect, low, high = headline
+        direction = "cut" if effect < 0 else "raised"
+        lines.append(
+            f"AI adoption {direction} PR review time by {abs(effect):.0f}% (95% CI {low:+.0f}% to {high:+.0f}%)"
+        )
+    lines.append(f"warehouse: {warehouse}   report: {report}")
+    return lines

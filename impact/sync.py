@@ -1,0 +1,119 @@
+"""Extraction runs: read a source through its connector, land the batches, then advance the cursor.
+
+These functions are what the Dagster extraction assets call; they hold the ordering that makes a sync
+safe to interrupt (land first, save the cursor second) and report what they did for the asset's
+metadata. No Dagster import here, so they run and test on their own.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+from connectors.claude_code import ClaudeCodeAnalyticsClient
+from connectors.github import GithubConnector
+from connectors.team_mapping import read_team_mapping
+from impact.config import ImpactConfig
+from impact.landing import land_batch
+from impact.sync_state import SyncState
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class SyncSummary:
+    source: str
+    rows: Counter[str] = dataclasses.field(default_factory=Counter)
+    batches: int = 0
+    requests: int = 0
+    cursors: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def land(self, config: ImpactConfig, entity: str, records: Iterable[object], now: dt.datetime) -> None:
+        batch = land_batch(config.raw_dir, entity, records, now)
+        self.rows[entity] += batch.rows
+        self.batches += 1
+
+
+def _state(config: ImpactConfig) -> SyncState:
+    return SyncState(config.raw_dir / "_state" / "cursors.json")
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def sync_team_mapping(config: ImpactConfig) -> SyncSummary:
+    summary = SyncSummary("teams")
+    members = read_team_mapping(config.teams_file) if config.teams_file else []
+    summary.land(config, "org/team_members", members, _utc_now())
+    return summary
+
+
+def sync_github(config: ImpactConfig, *, full_refresh: bool = False, logger: logging.Logger = log) -> SyncSummary:
+    """Pull requests (incremental by `updated_at`) and deployments of every configured repository."""
+    summary = SyncSummary("github")
+    if config.github is None:
+        return summary
+    settings = config.github
+    connector = GithubConnector(settings.api_url, settings.token.reveal())
+    state = _state(config)
+    repositories = connector.repositories(settings.repos, settings.orgs)
+    logger.info("github: %d repositories to sync", len(repositories))
+    backfill_from = dt.datetime.combine(config.start_date, dt.time(), dt.timezone.utc)
+    for index, repository in enumerate(repositories, start=1):
+        cursor_key = f"github:pulls:{repository}"
+        cursor = None if full_refresh else state.get(cursor_key)
+        since = dt.datetime.fromisoformat(cursor) if cursor else backfill_from
+        now = _utc_now()
+        pulls = connector.pull_requests(repository, updated_since=since)
+        summary.land(config, "github/pull_requests", pulls.pull_requests, now)
+        summary.land(config, "github/reviews", pulls.reviews, now)
+        summary.land(config, "github/pull_request_commits", pulls.commits, now)
+        if pulls.newest_updated_at is not None:
+            state.save(cursor_key, pulls.newest_updated_at.isoformat())
+        deployments = connector.deployments(
+            repository, production_environments=settings.production_environments
+        )
+        summary.land(config, "github/deployments", deployments.deployments, now)
+        summary.land(config, "github/deployment_statuses", deployments.statuses, now)
+        summary.land(config, "github/deployment_commits", deployments.commits, now)
+        logger.info(
+            "github: [%d/%d] %s: %d pull requests changed since %s, %d deployments",
+            index, len(repositories), repository, len(pulls.pull_requests), since.isoformat(),
+            len(deployments.deployments),
+        )
+    summary.cursors = {k: v for k, v in state.as_dict().items() if k.startswith("github:")}
+    return summary
+
+
+def sync_claude_code(
+    config: ImpactConfig, *, full_refresh: bool = False, today: dt.date | None = None,
+    logger: logging.Logger = log,
+) -> SyncSummary:
+    """The analytics report day by day; recent days are read again because they still change."""
+    summary = SyncSummary("anthropic")
+    if config.anthropic is None:
+        return summary
+    settings = config.anthropic
+    client = ClaudeCodeAnalyticsClient(settings.api_url, settings.admin_key.reveal())
+    state = _state(config)
+    cursor_key = "anthropic:claude_code:last_day"
+    last_day = config.end_date or (today or _utc_now().date()) - dt.timedelta(days=1)
+    cursor = None if full_refresh else state.get(cursor_key)
+    first_day = config.start_date
+    if cursor:
+        first_day = max(first_day, dt.date.fromisoformat(cursor) - dt.timedelta(days=settings.reread_days - 1))
+    total_days = (last_day - first_day).days + 1
+    for number, day in enumerate(client.read_days(first_day, last_day), start=1):
+        now = _utc_now()
+        summary.land(config, "anthropic/claude_code_actor_days", day.actor_days, now)
+        summary.land(config, "anthropic/claude_code_model_days", day.model_days, now)
+        summary.requests += day.requests
+        state.save(cursor_key, day.date.isoformat())
+        if number % 30 == 0 or number == total_days:
+            logger.info("anthropic: %d/%d days read (through %s)", number, total_days, day.date)
+    summary.cursors = {cursor_key: state.get(cursor_key) or ""}
+    return summary

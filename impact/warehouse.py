@@ -1,0 +1,37 @@
+"""Build the warehouse beside the live file and swap it in only when the whole build passed.
+
+dbt rebuilds tables one by one, so a build that fails half-way (a failing test, a bad batch) would
+leave readers a warehouse that mixes old and new marts. Building a copy and renaming it over the
+live file keeps every failed run invisible: BI tools see the previous warehouse until the next good one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def dbt_environment(warehouse: Path, raw_dir: Path) -> dict[str, str]:
+    """The environment variables the dbt profile and sources read."""
+    return {"IMPACT_WAREHOUSE": str(warehouse), "IMPACT_RAW_DIR": str(raw_dir)}
+
+
+@contextlib.contextmanager
+def building_copy(warehouse: Path) -> Iterator[Path]:
+    """Yield a scratch copy of the warehouse; it replaces the live file only if the block succeeds."""
+    warehouse = Path(warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    scratch = warehouse.with_name(f"{warehouse.stem}.building{warehouse.suffix}")
+    for leftover in (scratch, scratch.with_name(scratch.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    if warehouse.exists():
+        shutil.copy2(warehouse, scratch)
+    try:
+        yield scratch
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    os.replace(scratch, warehouse)

@@ -1,0 +1,38 @@
+"""Dagster definitions: wiring only. `dagster dev` from the project root loads this module."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    Definitions,
+    ScheduleDefinition,
+    define_asset_job,
+)
+from dagster_dbt import DbtCliResource
+
+from orchestration.analysis import impact_estimates, impact_report
+from orchestration.extract import raw_anthropic, raw_github, raw_org
+from orchestration.resources import ImpactConfigResource
+from orchestration.warehouse import dbt_project, warehouse_models
+
+ALL_ASSETS = [raw_org, raw_github, raw_anthropic, warehouse_models, impact_estimates, impact_report]
+
+daily_refresh = define_asset_job("daily_refresh", selection=AssetSelection.all())
+
+defs = Definitions(
+    assets=ALL_ASSETS,
+    jobs=[daily_refresh],
+    schedules=[
+        ScheduleDefinition(
+            job=daily_refresh,
+            cron_schedule="0 5 * * *",
+            execution_timezone="UTC",
+            default_status=DefaultScheduleStatus.STOPPED,
+        )
+    ],
+    resources={
+        "impact_config": ImpactConfigResource(),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    },
+)

@@ -1,0 +1,57 @@
+"""Extraction assets: one per source, each a thin wrapper over `impact.sync`."""
+
+from __future__ import annotations
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from impact.sync import SyncSummary, sync_claude_code, sync_github, sync_team_mapping
+from orchestration.resources import ImpactConfigResource
+
+
+def _result(summary: SyncSummary) -> MaterializeResult:
+    metadata = {f"rows/{entity}": MetadataValue.int(count) for entity, count in sorted(summary.rows.items())}
+    metadata["batches"] = MetadataValue.int(summary.batches)
+    if summary.requests:
+        metadata["requests"] = MetadataValue.int(summary.requests)
+    if summary.cursors:
+        metadata["cursors"] = MetadataValue.json(summary.cursors)
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    key=AssetKey(["raw", "org"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"python", "parquet"},
+    description="The configured team mapping file (people, their identities across tools, and teams), landed as raw Parquet.",
+)
+def raw_org(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_team_mapping(impact_config.load()))
+
+
+@asset(
+    key=AssetKey(["raw", "github"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"github", "parquet"},
+    description=(
+        "GitHub pull requests (incremental by updated_at), reviews, PR commits, deployments with their "
+        "statuses, and the commits each successful production deployment shipped (compare API)."
+    ),
+)
+def raw_github(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_github(impact_config.load(), logger=context.log))
+
+
+@asset(
+    key=AssetKey(["raw", "anthropic"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"python", "parquet"},
+    description=(
+        "Anthropic Admin API Claude Code analytics report: per actor and day, sessions, lines, commits, "
+        "PRs, edit decisions, and per-model tokens and estimated cost. Recent days are re-read each run."
+    ),
+)
+def raw_anthropic(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_claude_code(impact_config.load(), logger=context.log))

@@ -1,0 +1,50 @@
+"""The dbt project as Dagster assets: staging, intermediate and marts, with dbt tests as checks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from impact.warehouse import building_copy, dbt_environment
+from orchestration.resources import ImpactConfigResource
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_PROFILES_DIR = PROJECT_ROOT / "dbt_profiles"
+
+# Parsing renders the sources' locations; give it a harmless default when no run has set them.
+os.environ.setdefault("IMPACT_RAW_DIR", str(PROJECT_ROOT / "warehouse" / "raw"))
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class LayeredTranslator(DagsterDbtTranslator):
+    """Groups dbt models by layer (staging, intermediate, marts) in the asset graph."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2:
+            return f"warehouse_{fqn[1]}"
+        return "warehouse_seeds" if dbt_resource_props.get("resource_type") == "seed" else "warehouse"
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=LayeredTranslator())
+def warehouse_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, impact_config: ImpactConfigResource
+) -> Iterator[Any]:
+    """`dbt build` into a copy of the warehouse, swapped in only when every model and test passed."""
+    config = impact_config.load()
+    with building_copy(config.warehouse) as scratch:
+        os.environ.update(dbt_environment(scratch, config.raw_dir))
+        try:
+            yield from dbt.cli(["build"], context=context).stream()
+        finally:
+            os.environ.update(dbt_environment(config.warehouse, config.raw_dir))
