@@ -24,7 +24,7 @@ test: install
 	$(BIN)/python -m pytest
 
 dagster: install
-	$(BIN)/dagster dev
+	mkdir -p .dagster && DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
