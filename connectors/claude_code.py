@@ -95,7 +95,10 @@ def parse_record(record: dict[str, Any]) -> tuple[ClaudeCodeActorDay, list[Claud
 class ClaudeCodeAnalyticsClient:
     """Reads the Claude Code analytics report day by day."""
 
-    def __init__(self, api_url: str, admin_key: str, *, http: requests.Session | None = None) -> None:
+    def __init__(
+        self, api_url: str, admin_key: str, *, http: requests.Session | None = None, page_limit: int = PAGE_LIMIT
+    ) -> None:
+        self._page_limit = page_limit
         self._url = api_url.rstrip("/") + REPORT_PATH
         self._http = http or session()
         self._headers = {"x-api-key": admin_key, "anthropic-version": ANTHROPIC_VERSION}
@@ -149,7 +152,7 @@ class ClaudeCodeAnalyticsClient:
     def read_day(self, day: dt.date) -> ClaudeCodeDay:
         actor_days: list[ClaudeCodeActorDay] = []
         model_days: list[ClaudeCodeModelDay] = []
-        params: dict[str, Any] = {"starting_at": day.isoformat(), "limit": PAGE_LIMIT}
+        params: dict[str, Any] = {"starting_at": day.isoformat(), "limit": self._page_limit}
         requests_made = 0
         while True:
             payload = self._get(params, day)
@@ -175,7 +178,7 @@ class ClaudeCodeAnalyticsClient:
                     SOURCE, f"page {requests_made} for {day} says has_more but gives no next_page",
                     "Try again later", url=self._url,
                 )
-            params = {"starting_at": day.isoformat(), "limit": PAGE_LIMIT, "page": cursor}
+            params = {"starting_at": day.isoformat(), "limit": self._page_limit, "page": cursor}
         return ClaudeCodeDay(day, actor_days, model_days, requests_made)
 
     def read_days(self, first: dt.date, last: dt.date) -> Iterator[ClaudeCodeDay]:

@@ -1,0 +1,404 @@
+"""Callaway & Sant'Anna (2021) group-time average treatment effects for staggered adoption.
+
+Public API (contract, DESIGN.md section 6)::
+
+    res = att_gt(data, y="lemp", t="year", unit="countyreal", group="first.treat",
+                 control="never_treated", covariates=None, method="dr", anticipation=0, cluster=None)
+    res.table                      # DataFrame: group, t, att, se (one row per ATT(g,t))
+    res.aggregate("dynamic")       # .overall_att, .overall_se, .table (egt, att, se)
+    res.pretest()                  # .statistic, .p_value, .df (Wald test of pre-treatment ATT(g,t) = 0)
+
+Scope and conventions (those of the R package `did`, which the tests reproduce on `mpdta`):
+
+- Balanced panel. Rows with a missing outcome, covariate or cluster are dropped, then units not
+  observed in every period are dropped (both with a warning).
+- ``group`` is the first period in which a unit is treated; 0 or NaN means never treated. Units
+  first treated in the first period (or within ``anticipation`` of it) are dropped, since they have
+  no untreated base period; units first treated after the last period (+ ``anticipation``) are never
+  treated within the sample and are coded as such.
+- Base period "varying": a pre-treatment cell (t < g) compares t with the period just before it; a
+  post-treatment cell compares t with the last period before treatment, i.e. the last period p
+  with p + anticipation < g.
+- Comparison group per cell (g,t): ``never_treated`` = units with group 0; ``not_yet_treated`` =
+  never treated plus units with first treatment after t + anticipation (other than cohort g). With
+  ``not_yet_treated`` and no never-treated units, periods from the last cohort's treatment on are
+  dropped and the last cohort serves as the comparison group (as R does).
+- Covariates (numeric columns) enter the propensity score and the outcome regression with their
+  base-period values. Without covariates the three methods coincide.
+- Analytic standard errors from the influence functions: se = sqrt(sum_c (sum_{i in c} IF_i)^2) / n
+  over clusters c (units by default; ``cluster`` names a coarser, unit-constant column), no
+  small-sample correction, which equals R's se = sqrt(mean(IF^2) / n) when clustering by unit.
+- ``anticipation`` is in the units of ``t`` (periods, when ``t`` counts consecutive periods).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.did_aggte import KINDS, CellSet, aggregate as _aggregate
+from analysis.did_drdid import METHODS, CellError, panel_did
+
+__all__ = ["att_gt", "ATTGT", "Aggregate", "PreTest", "DiDError", "CONTROLS", "METHODS", "KINDS"]
+
+CONTROLS = ("never_treated", "not_yet_treated")
+
+# Standard errors at or below this are reported as missing (as R `did` does): a cell whose
+# influence function is identically zero carries no information on its sampling variance.
+_SE_FLOOR = np.sqrt(np.finfo(float).eps) * 10
+
+
+class DiDError(ValueError):
+    """Input that the estimator cannot use; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """An aggregation of ATT(g,t): the overall effect and its elements (``egt, att, se``)."""
+
+    kind: str
+    overall_att: float
+    overall_se: float
+    table: pd.DataFrame
+
+    def conf_int(self, alpha: float = 0.05) -> tuple[float, float]:
+        """Pointwise normal confidence interval for the overall effect."""
+        z = stats.norm.ppf(1 - alpha / 2)
+        return (self.overall_att - z * self.overall_se, self.overall_att + z * self.overall_se)
+
+
+@dataclass(frozen=True)
+class PreTest:
+    """Wald test that all pre-treatment ATT(g,t) (t < g) are zero; ``note`` says why it is missing."""
+
+    statistic: float
+    p_value: float
+    df: int
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class ATTGT:
+    """Estimated group-time ATTs. ``table``: group, t, att, se (one row per cell)."""
+
+    table: pd.DataFrame
+    n_units: int
+    n_clusters: int
+    control: str
+    method: str
+    anticipation: float
+    covariates: tuple[str, ...]
+    influence: np.ndarray = field(repr=False)  # (n_units, n_cells), column k = row k of table
+    unit_group: np.ndarray = field(repr=False)  # (n_units,) cohort of each unit, 0 = never
+    cluster_codes: np.ndarray = field(repr=False)  # (n_units,) cluster index of each unit
+    _cells: CellSet = field(repr=False)
+
+    # -- inference helpers -------------------------------------------------------------------
+    def _se(self, inf: np.ndarray) -> float:
+        if inf is None:
+            return float("nan")
+        se = _cluster_se(inf, self.cluster_codes, self.n_clusters)
+        return float(se) if se > _SE_FLOOR else float("nan")
+
+    @property
+    def vcov(self) -> np.ndarray:
+        """Covariance matrix of the ATT(g,t) estimates (cluster-robust, from influence functions)."""
+        psi = _cluster_sums(self.influence, self.cluster_codes, self.n_clusters)
+        return psi.T @ psi / self.n_units**2
+
+    # -- public ------------------------------------------------------------------------------
+    def aggregate(self, kind: str = "simple", *, min_e: float = -np.inf, max_e: float = np.inf) -> Aggregate:
+        """Aggregate ATT(g,t): ``simple``, ``group``, ``dynamic`` (event time) or ``calendar``.
+
+        ``min_e``/``max_e`` limit the event times used (as R `aggte`): ``max_e`` applies to the
+        post-treatment cells of every kind except ``calendar``, ``min_e`` to ``dynamic``.
+        For ``simple`` the table is empty (there is only the overall effect).
+        """
+        if kind not in KINDS:
+            raise DiDError(f"aggregation kind must be one of {KINDS}, got {kind!r}")
+        overall, parts = _aggregate(self._cells, kind, min_e=min_e, max_e=max_e)
+        rows = [(label, p.att, self._se(p.inf)) for label, p in parts]
+        table = pd.DataFrame(rows, columns=["egt", "att", "se"]).astype(float)
+        if len(table) and self.table["t"].dtype.kind in "iu" and np.all(table["egt"] % 1 == 0):
+            table["egt"] = table["egt"].astype("int64")
+        return Aggregate(kind=kind, overall_att=overall.att, overall_se=self._se(overall.inf), table=table)
+
+    def pretest(self, on: str = "cells", *, min_e: float = -np.inf) -> PreTest:
+        """Wald pre-test of parallel trends.
+
+        ``on="cells"`` (default; the test R `did` reports as ``W``/``Wpval``): all pre-treatment
+        cells (t < g) jointly zero. W = att_pre' V_pre^{-1} att_pre with V_pre the
+        influence-function covariance of those cells; chi-squared with as many degrees of freedom
+        as cells. Cells without a standard error are left out.
+
+        ``on="dynamic"``: the event-time estimates for e < 0 (and e >= ``min_e``) jointly zero. Far
+        fewer restrictions, so it stays usable when there are many cohorts and periods (with more
+        pre-treatment cells than clusters the covariance of the cells is singular).
+
+        Returns NaN (with a ``note``) when there is nothing to test or the covariance is singular.
+        """
+        if on == "cells":
+            se = self.table["se"].to_numpy(dtype=float)
+            pre = np.flatnonzero((self._cells.group > self._cells.t) & np.isfinite(se))
+            att, inf = self._cells.att[pre], self.influence[:, pre]
+        elif on == "dynamic":
+            _, parts = _aggregate(self._cells, "dynamic", min_e=min_e, max_e=-1)
+            parts = [p for _, p in parts if np.isfinite(self._se(p.inf))]
+            att = np.array([p.att for p in parts])
+            inf = np.column_stack([p.inf for p in parts]) if parts else np.zeros((self.n_units, 0))
+        else:
+            raise DiDError(f"pretest on must be 'cells' or 'dynamic', got {on!r}")
+        q = int(att.size)
+        if q == 0:
+            return PreTest(float("nan"), float("nan"), 0, "no pre-treatment periods to test")
+        psi = _cluster_sums(inf, self.cluster_codes, self.n_clusters)
+        v = psi.T @ psi / self.n_units**2
+        if q > self.n_clusters or 1.0 / np.linalg.cond(v, 1) <= np.finfo(float).eps:
+            return PreTest(float("nan"), float("nan"), q,
+                           f"singular covariance of the {q} pre-treatment estimates ({self.n_clusters} clusters)")
+        w = float(att @ np.linalg.solve(v, att))
+        return PreTest(w, float(stats.chi2.sf(w, q)), q)
+
+
+# ------------------------------------------------------------------------------------------------
+def att_gt(
+    data: pd.DataFrame,
+    *,
+    y: str,
+    t: str,
+    unit: str,
+    group: str,
+    control: str = "never_treated",
+    covariates=None,
+    method: str = "dr",
+    anticipation: float = 0,
+    cluster: str | None = None,
+) -> ATTGT:
+    """Group-time average treatment effects ATT(g,t) of Callaway & Sant'Anna (2021), panel data.
+
+    ``data`` is long: one row per unit and period. ``group`` holds each unit's first treated period
+    (0 or NaN = never treated). ``method``: "dr" (doubly robust, Sant'Anna & Zhao 2020), "reg"
+    (outcome regression) or "ipw" (normalised inverse probability weighting). See the module
+    docstring for the conventions.
+    """
+    covs = _covariate_list(covariates)
+    if control not in CONTROLS:
+        raise DiDError(f"control must be one of {CONTROLS}, got {control!r}")
+    if method not in METHODS:
+        raise DiDError(f"method must be one of {METHODS}, got {method!r}")
+    try:
+        anticipation = float(anticipation)
+    except (TypeError, ValueError):
+        raise DiDError(f"anticipation must be a non-negative number, got {anticipation!r}") from None
+    if not np.isfinite(anticipation) or anticipation < 0:
+        raise DiDError(f"anticipation must be a non-negative number, got {anticipation!r}")
+
+    panel = _prepare(data, y=y, t=t, unit=unit, group=group, covs=covs, cluster=cluster,
+                     control=control, anticipation=anticipation)
+    cells = _estimate_cells(panel, control=control, method=method, anticipation=anticipation)
+
+    ucodes = panel["cluster_codes"]
+    n_clusters = int(ucodes.max()) + 1 if ucodes.size else 0
+    inf = cells["inf"]
+    ses = _cluster_se(inf, ucodes, n_clusters)
+    ses = np.where(ses > _SE_FLOOR, ses, np.nan)
+    table = pd.DataFrame({"group": cells["group"], "t": cells["t"], "att": cells["att"], "se": ses})
+    if panel["integer_time"]:
+        table["group"] = table["group"].astype("int64")
+        table["t"] = table["t"].astype("int64")
+    cellset = CellSet(att=cells["att"], group=cells["group"], t=cells["t"], inf=inf,
+                      unit_group=panel["G"])
+    return ATTGT(
+        table=table,
+        n_units=int(panel["G"].shape[0]),
+        n_clusters=n_clusters,
+        control=control,
+        method=method,
+        anticipation=anticipation,
+        covariates=tuple(covs),
+        influence=inf,
+        unit_group=panel["G"],
+        cluster_codes=ucodes,
+        _cells=cellset,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+def _covariate_list(covariates) -> list[str]:
+    if covariates is None:
+        return []
+    if isinstance(covariates, str):
+        return [covariates]
+    covs = list(covariates)
+    if not all(isinstance(c, str) for c in covs):
+        raise DiDError(f"covariates must be column names, got {covariates!r}")
+    return covs
+
+
+def _prepare(data, *, y, t, unit, group, covs, cluster, control, anticipation) -> dict:
+    """Validate and reshape the long panel into unit x period arrays."""
+    if not isinstance(data, pd.DataFrame):
+        raise DiDError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    named = {"y": y, "t": t, "unit": unit, "group": group}
+    for role, col in named.items():
+        if not isinstance(col, str):
+            raise DiDError(f"{role} must be a column name, got {col!r}")
+    if cluster is not None and not isinstance(cluster, str):
+        raise DiDError(f"cluster must be a column name or None, got {cluster!r}")
+    wanted = [y, t, unit, group, *covs] + ([cluster] if cluster and cluster != unit else [])
+    missing = [c for c in dict.fromkeys(wanted) if c not in data.columns]
+    if missing:
+        raise DiDError(f"column(s) not found in data: {', '.join(map(repr, missing))}")
+    if len(set([y, t, unit, group])) < 4:
+        raise DiDError("y, t, unit and group must be four different columns")
+    cols = list(dict.fromkeys(wanted))
+    df = data.loc[:, cols].copy()
+
+    for role, col in (("t", t), ("group", group), ("y", y), *(("covariate", c) for c in covs)):
+        bad_bool = role in ("t", "group") and pd.api.types.is_bool_dtype(df[col])
+        if bad_bool or not pd.api.types.is_numeric_dtype(df[col]):
+            raise DiDError(f"{role} column {col!r} must be numeric (got dtype {df[col].dtype})")
+        df[col] = df[col].astype(float)
+    df[group] = df[group].fillna(0.0)
+    if np.isinf(df[[y, t, group, *covs]].to_numpy()).any():
+        raise DiDError("infinite values in the outcome, time, group or covariate columns")
+
+    must_have = [y, t, unit, *covs] + ([cluster] if cluster and cluster != unit else [])
+    complete = df[must_have].notna().all(axis=1)
+    if not complete.all():
+        warnings.warn(f"att_gt: dropped {int((~complete).sum())} rows with missing values in "
+                      f"{', '.join(must_have)}", stacklevel=3)
+        df = df.loc[complete]
+    if df.empty:
+        raise DiDError("no rows left after dropping missing values")
+    if df.duplicated([unit, t]).any():
+        ex = df.loc[df.duplicated([unit, t]), [unit, t]].iloc[0].tolist()
+        raise DiDError(f"more than one row per ({unit!r}, {t!r}), e.g. {ex}: the panel must have one row per unit and period")
+
+    ucode, uniq_units = pd.factorize(df[unit], sort=True)
+    # group (and cluster) must be constant within a unit
+    gvals = df[group].to_numpy()
+    if (pd.Series(gvals).groupby(ucode).nunique() > 1).any():
+        raise DiDError(f"group column {group!r} varies within a unit: it must be the unit's first treated period")
+    if cluster and cluster != unit:
+        if (df[cluster].groupby(ucode).nunique() > 1).to_numpy().any():
+            raise DiDError(f"cluster column {cluster!r} varies within a unit: clusters must contain whole units")
+
+    # balanced panel: keep units observed in every period
+    tlist = np.sort(df[t].unique())
+    counts = np.bincount(ucode, minlength=len(uniq_units))
+    if (counts < len(tlist)).any():
+        keep_units = counts == len(tlist)
+        warnings.warn(f"att_gt: dropped {int((~keep_units).sum())} units not observed in every period "
+                      f"(balanced panel required)", stacklevel=3)
+        df = df.loc[keep_units[ucode]]
+        if df.empty:
+            raise DiDError("no unit is observed in every period: the panel cannot be balanced")
+        tlist = np.sort(df[t].unique())
+
+    # first treated after the last period (+ anticipation): never treated within the sample
+    late = df[group] > tlist[-1] + anticipation
+    df.loc[late, group] = 0.0
+
+    if not (df[group] == 0).any():
+        if control == "never_treated":
+            raise DiDError(f"no never-treated units (group 0 or NaN in {group!r}): "
+                           f"use control='not_yet_treated' or add never-treated units")
+        # R's rule: the last cohort becomes the comparison group; drop periods from its treatment on
+        gmax = df[group].max()
+        df = df.loc[df[t] < gmax - anticipation].copy()
+        df.loc[df[group] == gmax, group] = 0.0
+        tlist = np.sort(df[t].unique())
+
+    if len(tlist) < 2:
+        raise DiDError("need at least two periods")
+    first = tlist[0]
+    early = (df[group] > 0) & (df[group] <= first + anticipation)
+    if early.any():
+        n_early = df.loc[early, unit].nunique()
+        warnings.warn(f"att_gt: dropped {n_early} units already treated in the first period "
+                      f"({t}={_fmt(first)}{' + anticipation' if anticipation else ''})", stacklevel=3)
+        df = df.loc[~early]
+    if not (df[group] > 0).any():
+        raise DiDError("no treated units with an untreated base period: nothing to estimate")
+
+    df = df.sort_values([unit, t], kind="stable")
+    ucode, uniq_units = pd.factorize(df[unit], sort=True)
+    n, T = len(uniq_units), len(tlist)
+    tcode = np.searchsorted(tlist, df[t].to_numpy())
+    Y = np.empty((n, T))
+    Y[ucode, tcode] = df[y].to_numpy()
+    X = np.empty((n, T, len(covs)))
+    if covs:
+        X[ucode, tcode, :] = df[covs].to_numpy()
+    first_rows = df.drop_duplicates(unit)  # sorted by unit, same order as uniq_units
+    G = first_rows[group].to_numpy(dtype=float)
+    if cluster and cluster != unit:
+        ccodes, _ = pd.factorize(first_rows[cluster], sort=True)
+    else:
+        ccodes = np.arange(n)
+    integer_time = bool(np.all(tlist % 1 == 0) and np.all(G % 1 == 0) and pd.api.types.is_integer_dtype(data[t]))
+    return {"Y": Y, "X": X, "G": G, "tlist": tlist, "cluster_codes": ccodes.astype(int),
+            "integer_time": integer_time}
+
+
+def _estimate_cells(panel, *, control, method, anticipation) -> dict:
+    Y, X, G, tlist = panel["Y"], panel["X"], panel["G"], panel["tlist"]
+    n, T = Y.shape
+    glist = np.unique(G[G > 0])
+    ones = np.ones((n, 1))
+    atts, groups, times, infs = [], [], [], []
+    for g in glist:
+        treated = G == g
+        pre_periods = np.flatnonzero(tlist + anticipation < g)
+        g_base = pre_periods[-1]  # exists: cohorts without an untreated period were dropped
+        for j in range(1, T):
+            base = g_base if g <= tlist[j] else j - 1
+            if control == "never_treated":
+                comp = G == 0
+            else:
+                comp = (G == 0) | ((G > tlist[max(j, base)] + anticipation) & (G != g))
+            sub = treated | comp
+            d = treated[sub].astype(float)
+            dy = Y[sub, j] - Y[sub, base]
+            x = ones[sub] if X.shape[2] == 0 else np.column_stack([ones[sub], X[sub, base, :]])
+            cell = f"(group={_fmt(g)}, t={_fmt(tlist[j])}, base period {_fmt(tlist[base])})"
+            if not comp.any():
+                raise DiDError(f"cell {cell}: no comparison units ({control})")
+            try:
+                res = panel_did(dy, d, x, method)
+            except CellError as exc:
+                raise DiDError(f"cell {cell}: {exc} [{int(treated.sum())} treated, {int(comp.sum())} comparison units]") from None
+            if not np.isfinite(res.att):
+                raise DiDError(f"cell {cell}: the estimate is not finite")
+            col = np.zeros(n)
+            col[sub] = res.inf * (n / sub.sum())  # rescale: the cell uses sub.sum() of the n units
+            atts.append(res.att)
+            groups.append(g)
+            times.append(tlist[j])
+            infs.append(col)
+    return {"att": np.array(atts), "group": np.array(groups, dtype=float), "t": np.array(times, dtype=float),
+            "inf": np.column_stack(infs) if infs else np.zeros((n, 0))}
+
+
+def _cluster_sums(inf: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    if n_clusters == inf.shape[0] and np.array_equal(codes, np.arange(n_clusters)):
+        return inf
+    out = np.zeros((n_clusters,) + inf.shape[1:])
+    np.add.at(out, codes, inf)
+    return out
+
+
+def _cluster_se(inf: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:
+    """sqrt(sum over clusters of the squared cluster sums of the influence function) / n."""
+    psi = _cluster_sums(inf, codes, n_clusters)
+    return np.sqrt(np.sum(psi**2, axis=0)) / inf.shape[0]
+
+
+def _fmt(v) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() else repr(v)

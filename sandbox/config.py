@@ -1,0 +1,100 @@
+"""Knobs of the synthetic organisation, grouped by preset.
+
+Every number that shapes the generated data lives here, so a test or a benchmark can turn one knob
+(for example `review_effect=0.0` for a null-effect run) without touching the generator, and so the
+ground truth can record exactly which world it describes. Weeks are 0-based indices from
+`start_date` (week 0 is the week of `start_date`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+
+@dataclasses.dataclass(frozen=True)
+class OrganisationConfig:
+    # --- shape of the organisation ---
+    github_org: str = "hoco"
+    email_domain: str = "hoco.io"
+    parent_team: str = "engineering"
+    teams: tuple[str, ...] = ("platform", "payments", "mobile", "data")
+    team_sizes: tuple[int, ...] = (8, 8, 7, 7)
+    #: (owning team, repository name); the owning team's developers open the PRs there.
+    repositories: tuple[tuple[str, str], ...] = (
+        ("platform", "api"),
+        ("platform", "infra"),
+        ("payments", "payments-service"),
+        ("mobile", "mobile-app"),
+        ("data", "pipelines"),
+        ("data", "warehouse"),
+    )
+    seniority_mix: tuple[tuple[str, float], ...] = (("junior", 0.3), ("mid", 0.4), ("senior", 0.3))
+
+    # --- calendar (fixed: the data never depends on today's date) ---
+    start_date: dt.date = dt.date(2026, 1, 5)
+    weeks: int = 26
+
+    # --- Claude Code adoption (staggered, confounded with seniority and busyness) ---
+    adoption_share: float = 2 / 3
+    adoption_first_week: int = 6
+    adoption_last_week: int = 18
+    #: probability of one isolated trial day in a week before adopting (or ever, for never-adopters)
+    trial_week_probability_adopter: float = 0.2
+    trial_week_probability_never: float = 0.1
+
+    # --- pull requests ---
+    prs_per_week: tuple[tuple[str, float], ...] = (("junior", 1.5), ("mid", 2.0), ("senior", 2.5))
+    busyness_sigma: float = 0.25
+    working_hours_share: float = 0.9
+    coding_median_hours: float = 6.0
+    coding_sigma: float = 0.9
+    pickup_median_hours: float = 4.0
+    pickup_sigma: float = 0.9
+    review_median_hours: float = 12.0
+    review_sigma: float = 0.8
+    #: planted effect on log review hours of a PR opened by its author in or after the adoption week
+    review_effect: float = -0.25
+    #: developer-level shift of log review hours by seniority (a confounder: seniors adopt earlier)
+    review_seniority_shift: tuple[tuple[str, float], ...] = (("junior", 0.15), ("mid", 0.0), ("senior", -0.15))
+    closed_unmerged_share: float = 0.08
+    #: PRs closed without merge linger first (abandoned work), so some are still open at the horizon
+    abandoned_median_hours: float = 120.0
+    abandoned_sigma: float = 1.0
+    second_reviewer_probability: float = 0.4
+
+    # --- deployments ---
+    deploy_start_week: int = 2
+    production_deploys_per_weekday: float = 2.0
+    staging_deploys_per_weekday: float = 1.0
+    production_failure_rate: float = 0.10
+    staging_failure_rate: float = 0.05
+    min_minutes_between_deploys: int = 30
+
+    @property
+    def end_date(self) -> dt.date:
+        """Last day (inclusive) of the calendar."""
+        return self.start_date + dt.timedelta(days=7 * self.weeks - 1)
+
+    def to_json(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["start_date"] = self.start_date.isoformat()
+        out["end_date"] = self.end_date.isoformat()
+        return out
+
+
+PRESETS: dict[str, OrganisationConfig] = {
+    "small": OrganisationConfig(),
+}
+
+
+def preset_config(preset: str, **overrides) -> OrganisationConfig:
+    """A preset's knobs with some replaced; unknown presets or knobs fail loudly."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown sandbox preset {preset!r}; known: {sorted(PRESETS)}")
+    config = dataclasses.replace(PRESETS[preset], **overrides)
+    if config.start_date.weekday() != 0:
+        raise ValueError("start_date must be a Monday")
+    if config.adoption_last_week + 1 >= config.weeks:
+        raise ValueError("adoption_last_week must leave a following week for the adoption rule")
+    return config

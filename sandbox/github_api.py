@@ -1,0 +1,312 @@
+"""GitHub REST v3 routes over the sandbox's world, at the root and under /api/v3 (GHES layout).
+
+Behaves like the real service where clients depend on it: token required (401 otherwise), 404 for
+unknown repositories, page-number pagination with Link headers, per-token hourly rate-limit headers
+(403 when spent), ETags with 304 answers to If-None-Match that do not count against the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from sandbox.entities import Commit
+from sandbox.github_payloads import GithubRenderer, Roots
+from sandbox.organisation import Organisation
+from sandbox.pull_requests import root_sha
+from sandbox.web import json_body, json_response, paginate
+
+PREFIXES = ("", "/api/v3")
+#: Generous by default: a full sync of the small preset alone takes ~5,000 requests (GitHub's hourly
+#: limit for a token), and a session-wide sandbox serves several syncs. Pass `rate_limit=5000` to
+#: reproduce a real token's budget, or a tiny one to exercise 403 handling.
+DEFAULT_RATE_LIMIT = 1_000_000
+DOCS = "https://docs.github.com/rest"
+ROUTES = (
+    ("/orgs/<org>", "github.orgs.get"),
+    ("/orgs/<org>/repos", "github.orgs.repos"),
+    ("/users/<login>", "github.users.get"),
+    ("/repos/<owner>/<repo>", "github.repos.get"),
+    ("/repos/<owner>/<repo>/pulls", "github.pulls.list"),
+    ("/repos/<owner>/<repo>/pulls/<int:number>", "github.pulls.get"),
+    ("/repos/<owner>/<repo>/pulls/<int:number>/reviews", "github.pulls.reviews"),
+    ("/repos/<owner>/<repo>/pulls/<int:number>/commits", "github.pulls.commits"),
+    ("/repos/<owner>/<repo>/commits/<ref>", "github.commits.get"),
+    ("/repos/<owner>/<repo>/compare/<path:basehead>", "github.compare"),
+    ("/repos/<owner>/<repo>/deployments", "github.deployments.list"),
+    ("/repos/<owner>/<repo>/deployments/<int:deployment_id>", "github.deployments.get"),
+    ("/repos/<owner>/<repo>/deployments/<int:deployment_id>/statuses", "github.deployments.statuses"),
+)
+
+
+class NotFound(Exception):
+    pass
+
+
+def rules() -> list[Rule]:
+    return [Rule(prefix + path, endpoint=endpoint) for prefix in PREFIXES for path, endpoint in ROUTES]
+
+
+class RateLimiter:
+    """A fixed hourly window per token, like GitHub's primary limit."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._windows: dict[str, tuple[int, int]] = {}  # token -> (reset epoch, used)
+        self._lock = threading.Lock()
+
+    def peek(self, token: str) -> tuple[int, int]:
+        now = int(time.time())
+        with self._lock:
+            reset, used = self._windows.get(token, (now + 3600, 0))
+            if reset <= now:
+                reset, used = now + 3600, 0
+            self._windows[token] = (reset, used)
+            return reset, used
+
+    def spend(self, token: str) -> None:
+        with self._lock:
+            reset, used = self._windows[token]
+            self._windows[token] = (reset, used + 1)
+
+
+class GithubApi:
+    def __init__(self, org: Organisation, rate_limit: int = DEFAULT_RATE_LIMIT):
+        self.org = org
+        self.render = GithubRenderer(org)
+        self.limiter = RateLimiter(rate_limit)
+        self.pulls = {
+            (name.lower(), pr.number): pr for name, pulls in org.pull_requests.items() for pr in pulls
+        }
+        self.main_position = {
+            name.lower(): {c.sha: i for i, c in enumerate(commits)} for name, commits in org.main_commits.items()
+        }
+        self.pr_commits = {
+            name.lower(): {c.sha: c for pr in pulls for c in pr.commits} for name, pulls in org.pull_requests.items()
+        }
+
+    # --- request lifecycle ---
+
+    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+        token = _token(request)
+        if not token:
+            return json_response({"message": "Requires authentication", "documentation_url": DOCS}, 401)
+        reset, used = self.limiter.peek(token)
+        limit = self.limiter.limit
+        if used >= limit:
+            headers = _rate_headers(limit, used, reset)
+            return json_response(
+                {"message": "API rate limit exceeded for user ID 1.", "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"},
+                403,
+                headers,
+            )
+        prefix = "/api/v3" if request.path.startswith("/api/v3/") else ""
+        host = request.host_url.rstrip("/")
+        roots = Roots(api=host + prefix, html=host)
+        try:
+            payload, link = getattr(self, "_" + endpoint.split(".", 1)[1].replace(".", "_"))(request, roots, **args)
+        except NotFound:
+            payload, link, status = {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, None, 404
+        else:
+            status = 200
+        body = json_body(payload)
+        etag = f'W/"{hashlib.sha256(body).hexdigest()[:40]}"'
+        if status == 200 and etag in request.headers.get("If-None-Match", ""):
+            return Response(status=304, headers={**_rate_headers(limit, used, reset), "ETag": etag})
+        self.limiter.spend(token)
+        headers = _rate_headers(limit, used + 1, reset)
+        headers.update({"ETag": etag, "X-GitHub-Api-Version-Selected": "2022-11-28", "X-GitHub-Media-Type": "github.v3; format=json"})
+        if link:
+            headers["Link"] = link
+        return Response(body, status=status, headers=headers, content_type="application/json; charset=utf-8")
+
+    def _repo(self, owner: str, repo: str):
+        found = self.render.repos.get(f"{owner}/{repo}".lower())
+        if found is None:
+            raise NotFound
+        return found
+
+    def _pull(self, owner: str, repo: str, number: int):
+        found = self.pulls.get((f"{owner}/{repo}".lower(), number))
+        if found is None:
+            raise NotFound
+        return found
+
+    # --- endpoints: each returns (payload, Link header or None) ---
+
+    def _orgs_get(self, request, roots, org):
+        if org.lower() != self.org.github_org:
+            raise NotFound
+        return self.render.organization(roots), None
+
+    def _orgs_repos(self, request, roots, org):
+        if org.lower() != self.org.github_org:
+            raise NotFound
+        sort = request.args.get("sort", "created")
+        key = (lambda r: r.full_name) if sort == "full_name" else (lambda r: r.created_at)
+        direction = request.args.get("direction", "asc" if sort == "full_name" else "desc")
+        repos = sorted(self.org.repository_details, key=key, reverse=direction == "desc")
+        page, link = paginate(request, repos)
+        return [self.render.repository(roots, r) for r in page], link
+
+    def _users_get(self, request, roots, login):
+        known = {d.login for d in self.org.developers} | {self.org.github_org, "web-flow", "github-actions[bot]"}
+        if login not in known:
+            raise NotFound
+        return self.render.user_detail(roots, login), None
+
+    def _repos_get(self, request, roots, owner, repo):
+        return self.render.repository(roots, self._repo(owner, repo)), None
+
+    def _pulls_list(self, request, roots, owner, repo):
+        found = self._repo(owner, repo)
+        state = request.args.get("state", "open")
+        pulls = [pr for pr in self.org.pull_requests[found.full_name] if state == "all" or pr.state == state]
+        if "base" in request.args:
+            pulls = [pr for pr in pulls if pr.base_ref == request.args["base"]]
+        if "head" in request.args:
+            pulls = [pr for pr in pulls if f"{self.org.github_org}:{pr.head_ref}" == request.args["head"]]
+        sort = request.args.get("sort", "created")
+        direction = request.args.get("direction", "desc" if sort == "created" else "asc")
+        if sort == "updated":
+            pulls.sort(key=lambda pr: (pr.updated_at, pr.number))
+        else:
+            pulls.sort(key=lambda pr: (pr.created_at, pr.number))
+        if direction == "desc":
+            pulls.reverse()
+        page, link = paginate(request, pulls)
+        return [self.render.pull(roots, found, pr, full=False) for pr in page], link
+
+    def _pulls_get(self, request, roots, owner, repo, number):
+        found = self._repo(owner, repo)
+        return self.render.pull(roots, found, self._pull(owner, repo, number), full=True), None
+
+    def _pulls_reviews(self, request, roots, owner, repo, number):
+        found = self._repo(owner, repo)
+        pr = self._pull(owner, repo, number)
+        page, link = paginate(request, pr.reviews)
+        return [self.render.review(roots, found, pr, r) for r in page], link
+
+    def _pulls_commits(self, request, roots, owner, repo, number):
+        found = self._repo(owner, repo)
+        pr = self._pull(owner, repo, number)
+        page, link = paginate(request, pr.commits[:250])
+        return [self.render.commit(roots, found, c) for c in page], link
+
+    def _resolve(self, full_name: str, ref: str) -> int:
+        """Position of a ref on main: -1 for main's root commit; NotFound when not on main."""
+        positions = self.main_position[full_name.lower()]
+        if ref in ("main", "HEAD"):
+            return len(positions) - 1
+        if ref == root_sha(full_name) or (len(ref) >= 7 and root_sha(full_name).startswith(ref)):
+            return -1
+        if ref in positions:
+            return positions[ref]
+        if len(ref) >= 7:
+            for sha, position in positions.items():
+                if sha.startswith(ref):
+                    return position
+        raise NotFound
+
+    def _main_commit(self, full_name: str, position: int) -> Commit:
+        if position >= 0:
+            return self.org.main_commits[full_name][position]
+        created = self.render.repos[full_name.lower()].created_at
+        return Commit(
+            sha=root_sha(full_name),
+            author_login="web-flow",
+            author_name="GitHub",
+            author_email="noreply@github.com",
+            authored_at=created,
+            committed_at=created,
+            message="Initial commit",
+        )
+
+    def _commits_get(self, request, roots, owner, repo, ref):
+        found = self._repo(owner, repo)
+        commit = self.pr_commits[found.full_name.lower()].get(ref)
+        if commit is None:
+            commit = self._main_commit(found.full_name, self._resolve(found.full_name, ref))
+        payload = self.render.commit(roots, found, commit)
+        payload.update(stats={"total": 0, "additions": 0, "deletions": 0}, files=[])
+        return payload, None
+
+    def _compare(self, request, roots, owner, repo, basehead):
+        found = self._repo(owner, repo)
+        if "..." not in basehead:
+            raise NotFound
+        base_ref, head_ref = basehead.split("...", 1)
+        base, head = self._resolve(found.full_name, base_ref), self._resolve(found.full_name, head_ref)
+        name = found.full_name
+        commits = [self._main_commit(name, p) for p in range(base + 1, head + 1)]
+        status = "identical" if base == head else ("ahead" if head > base else "behind")
+        url = f"{roots.api}/repos/{name}/compare/{basehead}"
+        html = f"{roots.html}/{name}/compare/{basehead}"
+        if "page" in request.args or "per_page" in request.args:
+            page, link = paginate(request, commits)
+        else:
+            page, link = commits[:250], None  # GitHub: up to 250 commits unless paging is asked for
+        base_commit = self.render.commit(roots, found, self._main_commit(name, base))
+        merge_base = base_commit if head >= base else self.render.commit(roots, found, self._main_commit(name, head))
+        payload = {
+            "url": url,
+            "html_url": html,
+            "permalink_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "base_commit": base_commit,
+            "merge_base_commit": merge_base,
+            "status": status,
+            "ahead_by": max(head - base, 0),
+            "behind_by": max(base - head, 0),
+            "total_commits": len(commits),
+            "commits": [self.render.commit(roots, found, c) for c in page],
+            "files": [],
+        }
+        return payload, link
+
+    def _deployments_list(self, request, roots, owner, repo):
+        found = self._repo(owner, repo)
+        deployments = list(reversed(self.org.deployments[found.full_name]))  # newest first
+        for field in ("environment", "sha", "ref", "task"):
+            wanted = request.args.get(field)
+            if wanted:
+                deployments = [d for d in deployments if (getattr(d, field) if field != "task" else "deploy") == wanted]
+        page, link = paginate(request, deployments)
+        return [self.render.deployment(roots, found, d) for d in page], link
+
+    def _deployment(self, owner, repo, deployment_id):
+        found = self._repo(owner, repo)
+        for deployment in self.org.deployments[found.full_name]:
+            if deployment.deployment_id == deployment_id:
+                return found, deployment
+        raise NotFound
+
+    def _deployments_get(self, request, roots, owner, repo, deployment_id):
+        found, deployment = self._deployment(owner, repo, deployment_id)
+        return self.render.deployment(roots, found, deployment), None
+
+    def _deployments_statuses(self, request, roots, owner, repo, deployment_id):
+        found, deployment = self._deployment(owner, repo, deployment_id)
+        page, link = paginate(request, list(reversed(deployment.statuses)))  # newest first
+        return [self.render.deployment_status(roots, found, deployment, s) for s in page], link
+
+
+def _token(request: Request) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() in ("token", "bearer") else ""
+
+
+def _rate_headers(limit: int, used: int, reset: int) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(max(limit - used, 0)),
+        "X-RateLimit-Reset": str(reset),
+        "X-RateLimit-Used": str(used),
+        "X-RateLimit-Resource": "core",
+    }

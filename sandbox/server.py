@@ -1,0 +1,110 @@
+"""One werkzeug app serving both fake APIs on one port, run in a background thread.
+
+The same base URL works as GitHub's REST root and as Anthropic's API base, so a test or the demo
+only has to point both settings at `server.url`. `request_counts` lets tests and benchmarks assert
+how many calls a connector made per endpoint (for example that incremental syncs stop paging).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from sandbox import anthropic_api, github_api
+from sandbox.organisation import Organisation
+from sandbox.web import json_response
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Keep-alive (PyGithub and requests reuse connections) and no access log on stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+class SandboxApp:
+    def __init__(self, org: Organisation, rate_limit: int = github_api.DEFAULT_RATE_LIMIT):
+        self.github = github_api.GithubApi(org, rate_limit=rate_limit)
+        self.anthropic = anthropic_api.AnthropicApi(org)
+        self.url_map = Map(github_api.rules() + anthropic_api.rules(), strict_slashes=False)
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @property
+    def request_counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def _count(self, endpoint: str) -> None:
+        with self._lock:
+            self._counts[endpoint] += 1
+
+    def dispatch(self, request: Request) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except HTTPException:
+            self._count("unknown")
+            if request.path.startswith("/v1/"):
+                return anthropic_api.error(404, "not_found_error", "Not found")
+            return json_response({"message": "Not Found", "documentation_url": github_api.DOCS, "status": "404"}, 404)
+        self._count(endpoint)
+        if request.method != "GET":
+            return json_response({"message": "Method Not Allowed (the sandbox is read-only)"}, 405)
+        if endpoint.startswith("anthropic."):
+            return self.anthropic.handle(request, endpoint, args)
+        return self.github.handle(request, endpoint, args)
+
+    def __call__(self, environ, start_response):
+        return self.dispatch(Request(environ))(environ, start_response)
+
+
+class SandboxServer:
+    def __init__(self, org: Organisation, host: str = "127.0.0.1", port: int = 0, rate_limit: int = github_api.DEFAULT_RATE_LIMIT):
+        self.org = org
+        self.host = host
+        self.port = port
+        self.app = SandboxApp(org, rate_limit=rate_limit)
+        self._server = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox server is not running")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self._server.server_port}"
+
+    @property
+    def request_counts(self) -> dict[str, int]:
+        return self.app.request_counts
+
+    def start(self) -> "SandboxServer":
+        if self._server is not None:
+            return self
+        self._server = make_server(self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server, self._thread = None, None
+
+    def __enter__(self) -> "SandboxServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

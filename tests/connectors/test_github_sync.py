@@ -1,0 +1,107 @@
+"""GitHub extraction against the sandbox over HTTP: complete, incremental, and clear when it fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connectors.github import GithubConnector
+from connectors.http import SourceError
+from impact.config import ImpactConfig, parse_config
+from impact.sync import sync_github
+from sandbox.organisation import Organisation
+from sandbox.server import SandboxServer
+from tests.conftest import read_truth
+
+TOKEN = "ghp_sandbox_secret_token_1234"
+
+
+def _config(sandbox: SandboxServer, small_org: Organisation, tmp_path: Path) -> ImpactConfig:
+    return parse_config(
+        {
+            "start_date": small_org.start_date.isoformat(),
+            "end_date": small_org.end_date.isoformat(),
+            "warehouse": str(tmp_path / "impact.duckdb"),
+            "github": {"api_url": sandbox.url, "token": TOKEN, "orgs": [small_org.github_org]},
+        }
+    )
+
+
+def _query(raw_dir: Path, sql: str) -> list[tuple]:
+    return duckdb.sql(sql.replace("RAW", str(raw_dir))).fetchall()
+
+
+@pytest.fixture(scope="module")
+def synced(sandbox: SandboxServer, small_org: Organisation, tmp_path_factory: pytest.TempPathFactory):
+    config = _config(sandbox, small_org, tmp_path_factory.mktemp("github"))
+    summary = sync_github(config)
+    return config, summary
+
+
+def test_full_sync_lands_every_pull_request_with_ground_truth_times(synced, truth_dir: Path) -> None:
+    config, summary = synced
+    truth = read_truth(truth_dir, "pull_requests")
+    landed = _query(
+        config.raw_dir,
+        "select repository, number, created_at, merged_at from read_parquet('RAW/github/pull_requests/*.parquet')",
+    )
+    assert len(landed) == len(truth) == summary.rows["github/pull_requests"]
+    by_key = {(r, n): (c, m) for r, n, c, m in landed}
+    for row in truth.itertuples():
+        created, merged = by_key[(row.repository, row.number)]
+        assert created == row.created_at.to_pydatetime()
+        assert (merged is None) == (row.merged_at is None or str(row.merged_at) == "NaT")
+
+
+def test_full_sync_reviews_commits_and_deployments_match(synced, truth_dir: Path) -> None:
+    config, _ = synced
+    prs = read_truth(truth_dir, "pull_requests")
+    deployments = read_truth(truth_dir, "deployments")
+    [(reviews,)] = _query(config.raw_dir, "select count(*) from read_parquet('RAW/github/reviews/*.parquet')")
+    assert reviews >= prs["review_count"].sum()
+    [(landed_deployments,)] = _query(
+        config.raw_dir, "select count(distinct id) from read_parquet('RAW/github/deployments/*.parquet')"
+    )
+    assert landed_deployments == len(deployments)
+    # Every commit a successful production deployment shipped is a merge commit of exactly one PR.
+    shipped = _query(
+        config.raw_dir,
+        "select deployment_id, count(*) from read_parquet('RAW/github/deployment_commits/*.parquet') group by 1",
+    )
+    expected = deployments.dropna(subset=["change_count"]).set_index("deployment_id")["change_count"]
+    assert {d: c for d, c in shipped} == {d: int(c) for d, c in expected.items() if c > 0}
+
+
+def test_incremental_sync_reads_only_changed_pull_requests(
+    sandbox: SandboxServer, small_org: Organisation, tmp_path: Path
+) -> None:
+    config = _config(sandbox, small_org, tmp_path)
+    sync_github(config)
+    before = dict(sandbox.request_counts)
+    second = sync_github(config)
+    single_pr_reads = sandbox.request_counts.get("github.pulls.get", 0) - before.get("github.pulls.get", 0)
+    # Nothing changed upstream: only the PRs at the cursor itself are read again.
+    assert second.rows["github/pull_requests"] <= len(small_org.repositories) * 2
+    assert single_pr_reads == second.rows["github/pull_requests"]
+    [(distinct, total)] = _query(
+        config.raw_dir,
+        "select count(distinct (repository, number)), count(*) from read_parquet('RAW/github/pull_requests/*.parquet')",
+    )
+    assert distinct == sum(len(v) for v in small_org.pull_requests.values())
+
+
+def test_unknown_repository_is_a_clear_error_without_the_token(sandbox: SandboxServer) -> None:
+    connector = GithubConnector(sandbox.url, TOKEN)
+    with pytest.raises(SourceError) as raised:
+        connector.repositories(["hoco/does-not-exist"], [])
+    message = str(raised.value)
+    assert message.startswith("github: repository hoco/does-not-exist was not found")
+    assert "github.repos" in message and TOKEN not in message
+
+
+def test_url_that_is_not_the_api_is_a_clear_error(sandbox: SandboxServer) -> None:
+    connector = GithubConnector(sandbox.url + "/not-the-api", TOKEN)
+    with pytest.raises(SourceError, match="github: .*not found.*api/v3"):
+        connector.repositories([], ["hoco"])

@@ -1,0 +1,270 @@
+"""Fixtures for the dbt project tests: a small hand-made raw landing and one real `dbt build` over it.
+
+The dataset is built to exercise the awkward cases of the staging, identity, stage, deployment and
+adoption rules; tests/dbt/test_dbt_build.py states the values each case must produce. All times are
+UTC; the calendar used is March 2024, whose Mondays are the 4th, 11th, 18th and 25th.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from connectors.records import (
+    ClaudeCodeActorDay,
+    ClaudeCodeModelDay,
+    GithubDeployment,
+    GithubDeploymentCommit,
+    GithubDeploymentStatus,
+    GithubPullRequest,
+    GithubPullRequestCommit,
+    GithubReview,
+    TeamMember,
+)
+from impact.landing import ensure_entity_folders, land_batch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+
+
+def utc(day: int, hour: int = 0, minute: int = 0, second: int = 0, month: int = 3) -> dt.datetime:
+    return dt.datetime(2024, month, day, hour, minute, second, tzinfo=dt.timezone.utc)
+
+
+def _pull_request(**overrides: object) -> GithubPullRequest:
+    fields: dict[str, object] = dict(
+        repository="hoco/api",
+        title="",
+        state="closed",
+        draft=False,
+        author_type="User",
+        closed_at=None,
+        merged_at=None,
+        merge_commit_sha=None,
+        head_ref="feature",
+        base_ref="main",
+        additions=10,
+        deletions=2,
+        changed_files=1,
+    )
+    fields.update(overrides)
+    fields.setdefault("updated_at", fields.get("closed_at") or fields["created_at"])
+    return GithubPullRequest(**fields)  # type: ignore[arg-type]
+
+
+def _commit(repository: str, number: int, sha: str, authored_at: dt.datetime, login: str | None,
+            email: str | None, message: str = "change") -> GithubPullRequestCommit:
+    return GithubPullRequestCommit(repository=repository, pull_number=number, sha=sha, author_login=login,
+                                   author_email=email, authored_at=authored_at,
+                                   committed_at=authored_at, message=message)
+
+
+def _review(review_id: int, number: int, login: str | None, state: str, submitted_at: dt.datetime | None,
+            repository: str = "hoco/api") -> GithubReview:
+    return GithubReview(id=review_id, repository=repository, pull_number=number, reviewer_login=login,
+                        state=state, submitted_at=submitted_at)
+
+
+def _actor_day(actor_id: str, day: int, sessions: int = 1, actor_type: str = "user_actor",
+               **metrics: int) -> ClaudeCodeActorDay:
+    values = dict(lines_added=10, lines_removed=1, commits=0, pull_requests=0, edits_accepted=5,
+                  edits_rejected=1)
+    values.update(metrics)
+    return ClaudeCodeActorDay(date=dt.date(2024, 3, day), actor_type=actor_type, actor_id=actor_id,
+                              organization_id="org-1", customer_type="api", terminal_type="vscode",
+                              num_sessions=sessions, **values)
+
+
+def _model_day(actor_id: str, day: int, model: str, cost: float, tokens: tuple[int, int, int, int] = (100, 200, 300, 40),
+               actor_type: str = "user_actor") -> ClaudeCodeModelDay:
+    return ClaudeCodeModelDay(date=dt.date(2024, 3, day), actor_type=actor_type, actor_id=actor_id,
+                              model=model, input_tokens=tokens[0], output_tokens=tokens[1],
+                              cache_read_tokens=tokens[2], cache_creation_tokens=tokens[3],
+                              estimated_cost_usd=cost)
+
+
+def land_fixture_dataset(raw_root: Path) -> None:
+    """Land the hand-made organisation: 4 people, 2 repositories, 6 PRs, 5 deployments, AI usage."""
+    early = utc(4, 10)  # first sync
+    late = dt.datetime(2024, 4, 1, tzinfo=dt.timezone.utc)  # second sync
+
+    # --- team mapping: parent team `eng` has a member of its own (dave)
+    land_batch(raw_root, "org/team_members", [
+        TeamMember("alice@hoco.io", "Alice Able", "platform", "Platform", "eng", "alice", "jira-alice", "engineer", "senior"),
+        TeamMember("bob@hoco.io", "Bob Baker", "platform", "Platform", "eng", "bob", "jira-bob", "engineer", "mid"),
+        TeamMember("Carol@hoco.io", "Carol Chen", "payments", "Payments", "eng", "Carol-C", None, "engineer", "senior"),
+        TeamMember("dave@hoco.io", "Dave Dunn", "eng", "Engineering", None, None, None, "manager", None),
+    ], late)
+
+    # --- pull requests. PR 1 lands twice: open in the first sync, merged in the second (latest wins).
+    land_batch(raw_root, "github/pull_requests", [
+        _pull_request(id=1001, number=1, title="WIP: login", state="open", author_login="alice",
+                      created_at=utc(4, 9), updated_at=utc(4, 9, 30), head_ref="feature/login"),
+    ], early)
+    land_batch(raw_root, "github/pull_requests", [
+        # merged before the repository's first (baseline) production deployment
+        _pull_request(id=1001, number=1, title="Login flow", author_login="alice", created_at=utc(4, 9),
+                      closed_at=utc(5, 15), merged_at=utc(5, 15), merge_commit_sha="m1",
+                      head_ref="feature/login", additions=120, deletions=30, changed_files=5),
+        # shipped by the second production deployment; a commit carries a Claude co-author trailer
+        _pull_request(id=1002, number=2, title="Search", author_login="bob", created_at=utc(11, 10),
+                      closed_at=utc(12, 16), merged_at=utc(12, 16), merge_commit_sha="m2",
+                      head_ref="feature/search", additions=40, deletions=5, changed_files=2),
+        # reviewed an hour before it was opened (clock skew); only ever deployed to staging
+        _pull_request(id=1003, number=3, title="Fix timezone", author_login="carol-c", created_at=utc(18, 9),
+                      closed_at=utc(19, 11), merged_at=utc(19, 11), merge_commit_sha="m3", head_ref="fix/tz"),
+        # draft, still open
+        _pull_request(id=1004, number=4, title="Spike", state="open", draft=True, author_login="alice",
+                      created_at=utc(20, 10), head_ref="spike/ai"),
+        # ghost author, closed without merge
+        _pull_request(id=1005, number=5, title="Old idea", author_login=None, author_type=None,
+                      created_at=utc(21, 10), closed_at=utc(22, 10), head_ref="idea"),
+        # a repository without deployments; no commits landed
+        _pull_request(id=2001, repository="hoco/web", number=1, title="Landing page", author_login="carol-c",
+                      created_at=utc(25, 9), closed_at=utc(26, 9), merged_at=utc(26, 9), merge_commit_sha="w1",
+                      head_ref="feature/landing"),
+    ], late)
+
+    land_batch(raw_root, "github/pull_request_commits", [
+        _commit("hoco/api", 1, "c1b", utc(3, 10), "alice", "alice@hoco.io"),
+        _commit("hoco/api", 1, "c1a", utc(1, 9), "alice", "alice@hoco.io"),
+        _commit("hoco/api", 2, "c2a", utc(8, 16), "bob", "Bob.Baker@users.noreply.github.com",
+                "Add search\n\nCo-Authored-By: Claude <noreply@anthropic.com>"),
+        _commit("hoco/api", 3, "c3a", utc(15, 9), "Carol-C", "carol@hoco.io"),
+        _commit("hoco/api", 4, "c4a", utc(20, 9), "alice", "alice@hoco.io"),
+        _commit("hoco/api", 5, "c5a", utc(21, 8), None, "gone@example.com"),
+    ], late)
+
+    land_batch(raw_root, "github/reviews", [
+        _review(5001, 1, "alice", "COMMENTED", utc(4, 9, 30)),  # the author's own review
+        _review(5002, 1, "bob", "CHANGES_REQUESTED", utc(4, 13)),
+        _review(5003, 1, "bob", "APPROVED", utc(5, 10)),
+        _review(5004, 2, "Carol-C", "APPROVED", utc(11, 14, 30, 45)),
+        _review(5005, 2, "alice", "PENDING", None),
+        _review(5006, 3, "bob", "COMMENTED", utc(18, 8)),  # before the PR was created
+        _review(5007, 5, "alice", "COMMENTED", utc(21, 12)),
+        _review(6001, 1, "alice", "APPROVED", utc(25, 17), repository="hoco/web"),
+    ], late)
+
+    # --- deployments of hoco/api: baseline, a shipping one, a failed one, two staging ones
+    def deployment(dep_id: int, sha: str, environment: str, created_at: dt.datetime) -> GithubDeployment:
+        return GithubDeployment(id=dep_id, repository="hoco/api", sha=sha, ref="main", environment=environment,
+                                creator_login="deploy-bot", created_at=created_at, updated_at=created_at)
+
+    land_batch(raw_root, "github/deployments", [
+        deployment(100, "m0", "production", utc(6, 11, 50)),
+        deployment(101, "m2", "production", utc(13, 11)),
+        deployment(102, "m3", "production", utc(20, 9)),
+        deployment(103, "m2", "staging", utc(12, 17)),
+        deployment(104, "m3", "staging", utc(19, 12)),
+    ], late)
+
+    def status(status_id: int, dep_id: int, state: str, created_at: dt.datetime) -> GithubDeploymentStatus:
+        return GithubDeploymentStatus(id=status_id, deployment_id=dep_id, repository="hoco/api", state=state,
+                                      created_at=created_at)
+
+    land_batch(raw_root, "github/deployment_statuses", [
+        status(900, 100, "in_progress", utc(6, 11, 55)),
+        status(901, 100, "success", utc(6, 12)),
+        status(902, 100, "inactive", utc(13, 12)),  # superseded by 101: still a successful deployment
+        status(910, 101, "in_progress", utc(13, 11, 10)),
+        status(911, 101, "success", utc(13, 12)),
+        status(920, 102, "in_progress", utc(20, 9, 10)),
+        status(921, 102, "failure", utc(20, 9, 30)),
+        status(930, 103, "success", utc(12, 17, 30)),
+        status(940, 104, "success", utc(19, 12, 30)),
+    ], late)
+
+    # the connector lands commit ranges only for successful deployments with a predecessor
+    land_batch(raw_root, "github/deployment_commits", [
+        GithubDeploymentCommit(101, "hoco/api", "production", 100, "m2"),
+        GithubDeploymentCommit(101, "hoco/api", "production", 100, "c2a"),
+        GithubDeploymentCommit(101, "hoco/api", "production", 100, "x9"),
+        GithubDeploymentCommit(104, "hoco/api", "staging", 103, "m3"),
+    ], late)
+
+    # --- Claude Code (Anthropic Admin API report)
+    # alice: 1 day in week 03-04, 2 in 03-11, 2 in 03-18 -> adopted 2024-03-11
+    # bob: 2 days in 03-04, 1 in 03-11, 2 in 03-18 -> never adopted (not consecutive)
+    # carol (upper-case e-mail in the report): 1 day; a contractor and an API key are unmatched
+    land_batch(raw_root, "anthropic/claude_code_actor_days", [
+        _actor_day("alice@hoco.io", 20, sessions=1),  # re-extracted below with 2 sessions
+    ], early)
+    land_batch(raw_root, "anthropic/claude_code_actor_days", [
+        _actor_day("alice@hoco.io", 5),
+        _actor_day("alice@hoco.io", 12, sessions=4, lines_added=150, lines_removed=20, commits=2,
+                   pull_requests=1, edits_accepted=30, edits_rejected=3),
+        _actor_day("alice@hoco.io", 14),
+        _actor_day("alice@hoco.io", 19),
+        _actor_day("alice@hoco.io", 20, sessions=2),
+        _actor_day("bob@hoco.io", 5),
+        _actor_day("bob@hoco.io", 6),
+        _actor_day("bob@hoco.io", 13),
+        _actor_day("bob@hoco.io", 19),
+        _actor_day("bob@hoco.io", 21),
+        _actor_day("Carol@HoCo.io", 19),
+        _actor_day("contractor@external.dev", 12, sessions=3),
+        _actor_day("ci-bot-key", 13, actor_type="api_actor"),
+    ], late)
+    land_batch(raw_root, "anthropic/claude_code_model_days", [
+        _model_day("alice@hoco.io", 5, "claude-sonnet-4", 0.5),
+        _model_day("alice@hoco.io", 12, "claude-sonnet-4", 1.5, (1000, 2000, 5000, 300)),
+        _model_day("alice@hoco.io", 12, "claude-opus-4", 3.25, (500, 800, 100, 50)),
+        _model_day("alice@hoco.io", 14, "claude-sonnet-4", 0.5),
+        _model_day("alice@hoco.io", 19, "claude-sonnet-4", 0.5),
+        _model_day("alice@hoco.io", 20, "claude-sonnet-4", 0.5),
+        *[_model_day("bob@hoco.io", day, "claude-sonnet-4", 0.25) for day in (5, 6, 13, 19, 21)],
+        _model_day("Carol@HoCo.io", 19, "claude-haiku-4", 0.1),
+        _model_day("contractor@external.dev", 12, "claude-sonnet-4", 2.0),
+        _model_day("ci-bot-key", 13, "claude-sonnet-4", 0.75, actor_type="api_actor"),
+    ], late)
+
+    ensure_entity_folders(raw_root)
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    warehouse: Path
+    raw_root: Path
+    env: dict[str, str]
+    target_path: Path
+    log_path: Path
+    result: subprocess.CompletedProcess[str]
+
+    def run(self, *command: str) -> subprocess.CompletedProcess[str]:
+        """Run another dbt command against the same raw landing, warehouse and target folder."""
+        return run_dbt(list(command), self.env, self.target_path, self.log_path)
+
+
+def run_dbt(command: list[str], env: dict[str, str], target_path: Path, log_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run a dbt command on the project with artifacts and logs kept out of the source tree."""
+    return subprocess.run(
+        [str(DBT_EXECUTABLE), *command, "--project-dir", "dbt_project", "--profiles-dir", "dbt_profiles",
+         "--target-path", str(target_path), "--log-path", str(log_path)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def dbt_build(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
+    """Land the fixture dataset and run `dbt build` on it once for the session."""
+    root = tmp_path_factory.mktemp("dbt_build")
+    raw_root = root / "raw"
+    land_fixture_dataset(raw_root)
+    warehouse = root / "impact.duckdb"
+    env = {
+        **os.environ,
+        "IMPACT_RAW_DIR": str(raw_root),
+        "IMPACT_WAREHOUSE": str(warehouse),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    target_path, log_path = root / "target", root / "logs"
+    result = run_dbt(["build"], env, target_path, log_path)
+    return DbtRun(warehouse, raw_root, env, target_path, log_path, result)

@@ -1,0 +1,318 @@
+"""The dbt project end to end: `dbt build` (models, data tests, unit tests) over a hand-made raw landing,
+then exact values for the awkward cases (see conftest.land_fixture_dataset for the data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+TOLERANCE = 1e-9
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def pr_id(repository: str, number: int) -> str:
+    return md5(f"{repository}#{number}")
+
+
+ALICE, BOB, CAROL, DAVE = (md5(f"{name}@hoco.io") for name in ("alice", "bob", "carol", "dave"))
+
+
+def ts(day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime:
+    return dt.datetime(2024, 3, day, hour, minute, second)
+
+
+@pytest.fixture(scope="module")
+def warehouse(dbt_build: Any) -> Path:
+    """The built warehouse file. Queries open it read-only and close it again: DuckDB allows one writer."""
+    assert dbt_build.result.returncode == 0, dbt_build.result.stdout[-6000:] + dbt_build.result.stderr[-3000:]
+    return dbt_build.warehouse
+
+
+def rows(warehouse: Path, sql: str) -> list[dict[str, object]]:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        cursor = connection.execute(sql)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def pull_request(connection: Path, repository: str, number: int) -> dict[str, object]:
+    (row,) = rows(connection, f"select * from marts.fct_pull_requests where pull_request_id = '{pr_id(repository, number)}'")
+    return row
+
+
+def assert_hours(row: dict[str, object], **expected: float | None) -> None:
+    for column, value in expected.items():
+        if value is None:
+            assert row[column] is None, f"{column}: expected null, got {row[column]}"
+        else:
+            assert row[column] is not None and abs(row[column] - value) < TOLERANCE, f"{column}: {row[column]} != {value}"
+
+
+# --- the build itself ------------------------------------------------------------------------------
+
+
+def test_dbt_build_succeeds_with_every_test_and_unit_test(dbt_build: Any) -> None:
+    assert dbt_build.result.returncode == 0, dbt_build.result.stdout[-6000:]
+    results = json.loads((dbt_build.target_path / "run_results.json").read_text())["results"]
+    statuses = {result["status"] for result in results}
+    assert statuses <= {"success", "pass"}, statuses
+    unit_tests = [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.")]
+    assert len(unit_tests) == 4
+    data_tests = [r for r in results if r["unique_id"].startswith("test.")]
+    assert len(data_tests) > 100
+
+
+def test_schemas_are_exact(warehouse: Path) -> None:
+    found = rows(warehouse, "select table_schema, table_name, table_type from information_schema.tables")
+    by_name = {(row["table_schema"], row["table_name"]): row["table_type"] for row in found}
+    assert by_name[("marts", "fct_pull_requests")] == "BASE TABLE"
+    assert by_name[("marts", "mart_ai_impact_panel")] == "BASE TABLE"
+    assert by_name[("staging", "stg_github__pull_requests")] == "VIEW"
+    assert by_name[("intermediate", "int_pull_request_stages")] == "VIEW"
+    assert {schema for schema, _ in by_name} == {"staging", "intermediate", "marts"}
+
+
+# --- staging ---------------------------------------------------------------------------------------
+
+
+def test_latest_extracted_version_of_a_pull_request_wins(warehouse: Path) -> None:
+    landed = rows(warehouse, "select count(*) as n from staging.stg_github__pull_requests where pull_request_source_id = 1001")
+    assert landed == [{"n": 1}]
+    row = pull_request(warehouse, "hoco/api", 1)
+    assert (row["title"], row["state"], row["merged_at"], row["additions"]) == ("Login flow", "closed", ts(5, 15), 120)
+    (actor_day,) = rows(warehouse, "select sessions from staging.stg_anthropic__claude_code_actor_days "
+                                   "where actor_id = 'alice@hoco.io' and activity_date = date '2024-03-20'")
+    assert actor_day["sessions"] == 2
+
+
+# --- pull request stages ---------------------------------------------------------------------------
+
+
+def test_author_review_does_not_count_and_stages_add_up(warehouse: Path) -> None:
+    row = pull_request(warehouse, "hoco/api", 1)
+    assert row["author_developer_id"] == ALICE
+    assert row["first_commit_at"] == ts(1, 9)
+    assert row["first_review_at"] == ts(4, 13)  # not alice's own review at 09:30
+    assert row["approved_at"] == ts(5, 10)
+    assert row["review_count"] == 2
+    assert_hours(row, coding_hours=72.0, pickup_hours=4.0, review_hours=26.0, cycle_hours=102.0,
+                 deploy_hours=None, lead_time_hours=None)
+    assert row["has_negative_stage"] is False
+
+
+def test_fractional_hours_and_deployment_link(warehouse: Path) -> None:
+    row = pull_request(warehouse, "hoco/api", 2)
+    assert row["first_review_at"] == ts(11, 14, 30, 45)
+    assert row["first_deployed_at"] == ts(13, 12)
+    assert row["deployment_link_reason"] == "deployed"
+    assert_hours(row, coding_hours=66.0, pickup_hours=4.5125, review_hours=25.4875, cycle_hours=96.0,
+                 deploy_hours=20.0, lead_time_hours=116.0)
+
+
+def test_review_before_creation_nulls_pickup_and_flags(warehouse: Path) -> None:
+    row = pull_request(warehouse, "hoco/api", 3)
+    assert row["author_developer_id"] == CAROL  # login matched case-insensitively
+    assert row["first_review_at"] == ts(18, 8)
+    assert row["has_negative_stage"] is True
+    assert_hours(row, coding_hours=72.0, pickup_hours=None, review_hours=27.0, cycle_hours=98.0)
+    # shipped to staging only: not a production deployment
+    assert row["first_deployed_at"] is None
+    assert row["deployment_link_reason"] == "not_yet_deployed"
+
+
+def test_draft_ghost_and_missing_commits(warehouse: Path) -> None:
+    draft = pull_request(warehouse, "hoco/api", 4)
+    assert draft["is_draft"] is True and draft["state"] == "open" and draft["deployment_link_reason"] == "not_merged"
+    assert_hours(draft, coding_hours=1.0, pickup_hours=None, review_hours=None, cycle_hours=None)
+    assert draft["review_count"] == 0
+
+    ghost = pull_request(warehouse, "hoco/api", 5)
+    assert ghost["author_login"] is None and ghost["author_developer_id"] is None
+    assert ghost["review_count"] == 1  # nobody can be the ghost author's own reviewer
+    assert_hours(ghost, coding_hours=2.0, pickup_hours=2.0, review_hours=None, cycle_hours=None)
+
+    web = pull_request(warehouse, "hoco/web", 1)  # no commits landed: stages from commits are null, not 0
+    assert web["first_commit_at"] is None
+    assert_hours(web, coding_hours=None, pickup_hours=8.0, review_hours=16.0, cycle_hours=None, lead_time_hours=None)
+    assert web["deployment_link_reason"] == "no_deployment_history"
+    assert web["pull_request_id"] != pr_id("hoco/api", 1)
+
+
+def test_pull_request_merged_before_baseline_is_not_linked(warehouse: Path) -> None:
+    row = pull_request(warehouse, "hoco/api", 1)
+    assert row["first_deployed_at"] is None
+    assert row["first_deployment_id"] is None
+    assert row["deployment_link_reason"] == "before_deployment_history"
+
+
+def test_ai_assisted_by_adoption_or_trailer(warehouse: Path) -> None:
+    flags = {
+        (row["repository_full_name"], row["number"]): (row["is_ai_assisted"], row["has_claude_coauthor_trailer"])
+        for row in rows(warehouse, "select repository_full_name, number, is_ai_assisted, has_claude_coauthor_trailer "
+                                   "from marts.fct_pull_requests")
+    }
+    assert flags == {
+        ("hoco/api", 1): (False, False),  # alice before her adoption week
+        ("hoco/api", 2): (True, True),  # bob never adopted, but a commit has the Claude trailer
+        ("hoco/api", 3): (False, False),
+        ("hoco/api", 4): (True, False),  # alice, week of 2024-03-18 >= adoption 2024-03-11
+        ("hoco/api", 5): (False, False),  # ghost
+        ("hoco/web", 1): (False, False),
+    }
+
+
+# --- reviews ---------------------------------------------------------------------------------------
+
+
+def test_reviews_keep_submitted_ones_and_mark_the_author(warehouse: Path) -> None:
+    found = {row["source_id"]: row for row in rows(warehouse, "select * from marts.fct_reviews")}
+    assert sorted(found) == [5001, 5002, 5003, 5004, 5006, 5007, 6001]  # pending 5005 left out
+    assert found[5001]["is_author_review"] is True
+    assert found[5004]["reviewer_developer_id"] == CAROL
+    assert found[5006]["is_before_pull_request_created"] is True
+    assert found[5001]["pull_request_id"] == pr_id("hoco/api", 1)
+
+
+# --- deployments -----------------------------------------------------------------------------------
+
+
+def test_deployments_status_baseline_and_change_count(warehouse: Path) -> None:
+    found = {row["source_id"]: row for row in rows(warehouse, "select * from marts.fct_deployments")}
+    expected = {
+        # id: (status, deployed_at, is_production, is_successful, is_failure, is_baseline, change_count)
+        100: ("inactive", ts(6, 12), True, True, False, True, None),
+        101: ("success", ts(13, 12), True, True, False, False, 1),
+        102: ("failure", None, True, False, True, False, None),
+        103: ("success", ts(12, 17, 30), False, True, False, False, None),
+        104: ("success", ts(19, 12, 30), False, True, False, False, None),
+    }
+    actual = {
+        source_id: (row["status"], row["deployed_at"], row["is_production"], row["is_successful"],
+                    row["is_failure"], row["is_baseline"], row["change_count"])
+        for source_id, row in found.items()
+    }
+    assert actual == expected
+    assert found[101]["deployment_id"] == md5("github:101")
+    assert found[101]["repository_id"] == md5("hoco/api")
+
+
+# --- dimensions ------------------------------------------------------------------------------------
+
+
+def test_dimensions(warehouse: Path) -> None:
+    teams = {row["team_id"]: (row["team_name"], row["parent_team_id"]) for row in rows(warehouse, "select * from marts.dim_team")}
+    assert teams == {"eng": ("Engineering", None), "platform": ("Platform", "eng"), "payments": ("Payments", "eng")}
+
+    developers = {row["developer_id"]: row for row in rows(warehouse, "select * from marts.dim_developer")}
+    assert set(developers) == {ALICE, BOB, CAROL, DAVE}
+    assert developers[CAROL]["email"] == "carol@hoco.io" and developers[CAROL]["github_login"] == "Carol-C"
+    assert developers[ALICE]["ai_adopted_at"] == dt.date(2024, 3, 11)
+    assert developers[BOB]["ai_adopted_at"] is None  # sustained weeks 03-04 and 03-18 are not consecutive
+    assert developers[CAROL]["ai_adopted_at"] is None
+    assert developers[DAVE]["ai_adopted_at"] is None
+
+    repositories = {row["full_name"]: row for row in rows(warehouse, "select * from marts.dim_repository")}
+    assert {name: (row["repository_id"], row["team_id"]) for name, row in repositories.items()} == {
+        "hoco/api": (md5("hoco/api"), "platform"),  # alice 2 + bob 1 vs carol 1
+        "hoco/web": (md5("hoco/web"), "payments"),
+    }
+
+    (calendar,) = rows(warehouse, "select min(date_day) as first, max(date_day) as last, count(*) as days, "
+                                  "count(distinct week_start) as weeks from marts.dim_date")
+    assert calendar == {"first": dt.date(2024, 3, 1), "last": dt.date(2024, 3, 26), "days": 26, "weeks": 5}
+    (friday,) = rows(warehouse, "select * from marts.dim_date where date_day = date '2024-03-01'")
+    assert friday["week_start"] == dt.date(2024, 2, 26) and friday["month_start"] == dt.date(2024, 3, 1)
+
+
+def test_identities_learn_commit_emails(warehouse: Path) -> None:
+    found = rows(warehouse, "select developer_id, identity_source from intermediate.int_developer_identities "
+                            "where identity_type = 'email' and identity_value = 'bob.baker@users.noreply.github.com'")
+    assert found == [{"developer_id": BOB, "identity_source": "github_commit"}]
+
+
+# --- AI usage --------------------------------------------------------------------------------------
+
+
+def test_ai_usage_daily_carries_actor_day_metrics_once(warehouse: Path) -> None:
+    day = {row["model"]: row for row in rows(warehouse, "select * from marts.fct_ai_usage_daily "
+                                                        "where actor_id = 'alice@hoco.io' and date_day = date '2024-03-12'")}
+    assert set(day) == {"claude-opus-4", "claude-sonnet-4"}
+    opus, sonnet = day["claude-opus-4"], day["claude-sonnet-4"]  # opus costs more: it carries the day
+    assert (opus["sessions"], opus["lines_added"], opus["lines_removed"], opus["commits"], opus["pull_requests"],
+            opus["edits_accepted"], opus["edits_rejected"]) == (4, 150, 20, 2, 1, 30, 3)
+    assert (sonnet["sessions"], sonnet["lines_added"], sonnet["edits_accepted"]) == (0, 0, 0)
+    assert (sonnet["input_tokens"], sonnet["output_tokens"], sonnet["cache_read_tokens"],
+            sonnet["cache_creation_tokens"]) == (1000, 2000, 5000, 300)
+    assert abs(opus["cost_usd"] - 3.25) < TOLERANCE and abs(sonnet["cost_usd"] - 1.5) < TOLERANCE
+    assert {row["developer_id"] for row in day.values()} == {ALICE}
+    assert {row["source"] for row in day.values()} == {"anthropic_api"}
+
+
+def test_unmatched_ai_actors_keep_their_rows(warehouse: Path) -> None:
+    found = {row["actor_id"]: row for row in rows(
+        warehouse, "select actor_id, developer_id, sessions, cost_usd from marts.fct_ai_usage_daily "
+                   "where actor_id in ('contractor@external.dev', 'ci-bot-key', 'Carol@HoCo.io')")}
+    assert found["contractor@external.dev"]["developer_id"] is None
+    assert found["contractor@external.dev"]["sessions"] == 3
+    assert abs(found["contractor@external.dev"]["cost_usd"] - 2.0) < TOLERANCE
+    assert found["ci-bot-key"]["developer_id"] is None
+    assert found["Carol@HoCo.io"]["developer_id"] == CAROL
+    (total,) = rows(warehouse, "select sum(cost_usd) as cost, sum(sessions) as sessions from marts.fct_ai_usage_daily")
+    assert abs(total["cost"] - (0.5 + 1.5 + 3.25 + 0.5 * 3 + 0.25 * 5 + 0.1 + 2.0 + 0.75)) < TOLERANCE
+    assert total["sessions"] == 1 + 4 + 1 + 1 + 2 + 5 + 1 + 3 + 1
+
+
+# --- the panel -------------------------------------------------------------------------------------
+
+
+def test_panel_spans_every_developer_and_pull_request_week(warehouse: Path) -> None:
+    panel = {(row["developer_id"], row["week_start"]): row for row in rows(warehouse, "select * from marts.mart_ai_impact_panel")}
+    weeks = [dt.date(2024, 3, day) for day in (4, 11, 18, 25)]
+    assert set(panel) == {(developer, week) for developer in (ALICE, BOB, CAROL, DAVE) for week in weeks}
+
+    alice = [panel[(ALICE, week)] for week in weeks]
+    assert [row["is_post_adoption"] for row in alice] == [False, True, True, True]
+    assert [row["weeks_since_adoption"] for row in alice] == [-1, 0, 1, 2]
+    assert [row["prs_opened"] for row in alice] == [1, 0, 1, 0]
+    assert [row["prs_merged"] for row in alice] == [1, 0, 0, 0]
+    assert [row["ai_active_days"] for row in alice] == [1, 2, 2, 0]
+    for row, cost in zip(alice, [0.5, 5.25, 1.0, 0.0]):
+        assert abs(row["ai_cost_usd"] - cost) < TOLERANCE
+    assert abs(alice[0]["log_review_hours_mean"] - math.log(26.0)) < TOLERANCE
+    assert abs(alice[0]["review_hours_p50"] - 26.0) < TOLERANCE
+    assert alice[2]["log_review_hours_mean"] is None  # the draft is not merged
+    assert alice[0]["team_id"] == "platform"
+
+    bob_week = panel[(BOB, dt.date(2024, 3, 11))]
+    assert bob_week["ai_adopted_at"] is None and bob_week["weeks_since_adoption"] is None
+    assert bob_week["is_post_adoption"] is False
+    assert abs(bob_week["log_review_hours_mean"] - math.log(25.4875)) < TOLERANCE
+
+    carol = [panel[(CAROL, week)] for week in weeks]
+    assert [row["prs_merged"] for row in carol] == [0, 0, 1, 1]
+    assert abs(carol[2]["log_review_hours_mean"] - math.log(27.0)) < TOLERANCE
+    assert abs(carol[3]["review_hours_p50"] - 16.0) < TOLERANCE
+    assert sum(row["prs_opened"] for row in panel.values()) == 5  # the ghost's PR belongs to nobody
+
+
+# --- docs ------------------------------------------------------------------------------------------
+
+
+def test_docs_generate(dbt_build: Any) -> None:
+    assert dbt_build.result.returncode == 0
+    result = dbt_build.run("docs", "generate")
+    assert result.returncode == 0, result.stdout[-4000:]
+    catalog = json.loads((dbt_build.target_path / "catalog.json").read_text())
+    assert "model.impact_warehouse.fct_pull_requests" in catalog["nodes"]
+    columns = catalog["nodes"]["model.impact_warehouse.fct_pull_requests"]["columns"]
+    assert columns["review_hours"]["type"] == "DOUBLE"

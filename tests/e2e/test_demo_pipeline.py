@@ -1,0 +1,137 @@
+"""End to end: `impact demo` on the sandbox, then the marts against the sandbox's ground truth.
+
+This runs the real thing in a scratch folder: the CLI, the sandbox over HTTP, the connectors, the
+Dagster asset graph, `dbt build` with its tests, the analysis and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.conftest import read_truth
+
+pytestmark = pytest.mark.e2e
+IMPACT = Path(sys.executable).with_name("impact")
+STAGES = ["coding_hours", "pickup_hours", "review_hours", "deploy_hours", "cycle_hours", "lead_time_hours"]
+
+
+def _impact(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(IMPACT), *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, f"impact {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    workdir = tmp_path_factory.mktemp("demo")
+    return workdir, _impact("demo", cwd=workdir)
+
+
+@pytest.fixture
+def warehouse(demo) -> duckdb.DuckDBPyConnection:
+    workdir, _ = demo
+    con = duckdb.connect(str(workdir / "warehouse" / "impact.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def truth(demo) -> Path:
+    workdir, _ = demo
+    return workdir / "warehouse" / "demo" / "ground_truth"
+
+
+def test_demo_prints_summary_and_writes_report(demo) -> None:
+    workdir, result = demo
+    report = workdir / "reports" / "impact_report.html"
+    assert report.exists()
+    assert "developers" in result.stdout and str(report) in result.stdout
+    assert "PR review time" in result.stdout
+
+
+def test_pull_request_stages_equal_ground_truth_exactly(warehouse, truth: Path) -> None:
+    expected = read_truth(truth, "pull_requests").set_index(["repository", "number"]).sort_index()
+    actual = warehouse.execute(
+        f"select r.full_name as repository, p.number, {', '.join('p.' + s for s in STAGES)}, p.first_deployed_at "
+        "from marts.fct_pull_requests p join marts.dim_repository r using (repository_id)"
+    ).df().set_index(["repository", "number"]).sort_index()
+    assert len(actual) == len(expected)
+    assert actual.index.equals(expected.index)
+    for stage in STAGES:
+        both_null = actual[stage].isna() & expected[stage].isna()
+        assert (actual[stage].isna() == expected[stage].isna()).all(), stage
+        np.testing.assert_allclose(actual.loc[~both_null, stage], expected.loc[~both_null, stage], atol=1e-9, err_msg=stage)
+    assert (actual["first_deployed_at"].isna() == expected["first_deployed_at"].isna()).all()
+    deployed = actual["first_deployed_at"].notna()
+    assert (actual.loc[deployed, "first_deployed_at"] == expected.loc[deployed, "first_deployed_at"]).all()
+
+
+def test_deployments_equal_ground_truth(warehouse, truth: Path) -> None:
+    expected = read_truth(truth, "deployments").set_index("deployment_id").sort_index()
+    actual = warehouse.execute(
+        "select cast(source_id as bigint) as deployment_id, environment, status, deployed_at, change_count "
+        "from marts.fct_deployments"
+    ).df().set_index("deployment_id").sort_index()
+    assert actual.index.equals(expected.index)
+    assert (actual["status"] == expected["status"]).all()
+    assert (actual["environment"] == expected["environment"]).all()
+    success = expected["deployed_at"].notna()
+    assert (actual.loc[success, "deployed_at"] == expected.loc[success, "deployed_at"]).all()
+    assert actual.loc[~success, "deployed_at"].isna().all()
+    counted = expected["change_count"].notna()
+    assert (actual.loc[counted, "change_count"] == expected.loc[counted, "change_count"]).all()
+
+
+def test_adoption_and_ai_usage_equal_ground_truth(warehouse, truth: Path) -> None:
+    developers = read_truth(truth, "developers").set_index("email").sort_index()
+    actual = warehouse.execute("select email, ai_adopted_at from marts.dim_developer").df().set_index("email").sort_index()
+    assert actual.index.equals(developers.index)
+    expected_adoption = pd.to_datetime(developers["ai_adopted_at"])
+    assert (actual["ai_adopted_at"].isna() == expected_adoption.isna()).all()
+    adopted = expected_adoption.notna()
+    assert (pd.to_datetime(actual.loc[adopted, "ai_adopted_at"]) == expected_adoption[adopted]).all()
+
+    usage = read_truth(truth, "ai_usage_daily")
+    [(tokens, cost)] = warehouse.execute(
+        "select sum(output_tokens), round(sum(cost_usd), 2) from marts.fct_ai_usage_daily"
+    ).fetchall()
+    assert tokens == usage["output_tokens"].sum()
+    assert cost == pytest.approx(round(usage["cost_usd"].sum(), 2), abs=0.005)
+
+
+def test_planted_review_effect_lies_in_the_confidence_interval(warehouse, truth: Path) -> None:
+    planted = json.loads((truth / "planted_effects.json").read_text())["review_hours_log_effect"]
+    rows = warehouse.execute(
+        "select estimator, estimate, ci_low, ci_high, n_units from analysis.impact_estimates "
+        "where outcome = 'review_hours'"
+    ).fetchall()
+    assert rows, "no review-time estimate was written"
+    for estimator, estimate, low, high, n_units in rows:
+        assert low < planted < high, (estimator, estimate, low, high)
+        assert high < 0, "the planted cut in review time must be detected"
+        assert n_units == 30
+
+
+def test_rerun_gives_the_same_warehouse(demo) -> None:
+    workdir, _ = demo
+    tables = ["fct_pull_requests", "fct_reviews", "fct_deployments", "fct_ai_usage_daily", "dim_developer", "mart_ai_impact_panel"]
+    with duckdb.connect(str(workdir / "warehouse" / "impact.duckdb"), read_only=True) as first:
+        before = {t: first.execute(f"select count(*), sum(hash(t)) from marts.{t} as t").fetchall() for t in tables}
+    config = workdir / "warehouse" / "demo" / "impact.yaml"
+    # A second run through the configured path (the sandbox is gone, so only build and analysis run).
+    _impact("run", "--select", "warehouse", "--select", "analysis", cwd=workdir, env={"IMPACT_CONFIG": str(config), "IMPACT_SANDBOX_TOKEN": "x"})
+    with duckdb.connect(str(workdir / "warehouse" / "impact.duckdb"), read_only=True) as again:
+        after = {t: again.execute(f"select count(*), sum(hash(t)) from marts.{t} as t").fetchall() for t in tables}
+    assert after == before
