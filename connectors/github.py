@@ -75,6 +75,7 @@ class GithubConnector:
             seconds_between_requests=None,
             timeout=60,
         )
+        self._repositories: dict[str, Repository] = {}
 
     def _call(self, what: str, action: Callable[[], T], *, repository: str | None = None) -> T:
         """Run a PyGithub call and turn its failures into errors that say what to do."""
@@ -116,20 +117,24 @@ class GithubConnector:
 
     def repositories(self, repos: Iterable[str], orgs: Iterable[str]) -> list[str]:
         """Full names of the repositories to sync: the listed ones plus every repository of the orgs."""
-        names: list[str] = []
         for full_name in repos:
             repo = self._call(f"repository {full_name}", lambda n=full_name: self._github.get_repo(n))
-            names.append(repo.full_name)
+            self._repositories[repo.full_name] = repo
         for org in orgs:
             org_repos = self._call(
                 f"organisation {org}",
-                lambda o=org: [r.full_name for r in self._github.get_organization(o).get_repos(type="all")],
+                lambda o=org: list(self._github.get_organization(o).get_repos(type="all")),
             )
-            names.extend(org_repos)
-        return sorted(set(names))
+            self._repositories.update((repo.full_name, repo) for repo in org_repos)
+        return sorted(self._repositories)
 
     def _repo(self, full_name: str) -> Repository:
-        return self._call(f"repository {full_name}", lambda: self._github.get_repo(full_name, lazy=True))
+        """The repository object listed earlier, or read once now."""
+        if full_name not in self._repositories:
+            self._repositories[full_name] = self._call(
+                f"repository {full_name}", lambda: self._github.get_repo(full_name)
+            )
+        return self._repositories[full_name]
 
     # --- pull requests ------------------------------------------------------------------------------
 

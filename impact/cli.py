@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from impact.config import ConfigError, load_config
 
-console = Console(stderr=True)
+# Bound to the real stderr: a run sends Dagster's and dbt's own output to a log file meanwhile.
+console = Console(file=sys.__stderr__)
 
 
 def _run_with_progress(select: tuple[str, ...] | None = None) -> None:
@@ -30,10 +32,11 @@ def _run_with_progress(select: tuple[str, ...] | None = None) -> None:
             progress.update(task, description=name, completed=number - 1, total=total)
 
         try:
-            run_pipeline(select, on_stage=on_stage)
+            _, log_path = run_pipeline(select, on_stage=on_stage)
         except PipelineFailed as error:
             progress.stop()
             raise click.ClickException(str(error)) from None
+    console.print(f"run log: {log_path}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,6 +1,5 @@
 """The causal step and the report as assets downstream of the marts."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 

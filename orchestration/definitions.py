@@ -14,7 +14,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.analysis import impact_estimates, impact_report
 from orchestration.extract import raw_anthropic, raw_github, raw_org
 from orchestration.resources import ImpactConfigResource
-from orchestration.warehouse import dbt_project, warehouse_models
+from orchestration.warehouse import DBT_EXECUTABLE, dbt_project, warehouse_models
 
 ALL_ASSETS = [raw_org, raw_github, raw_anthropic, warehouse_models, impact_estimates, impact_report]
 
@@ -33,6 +33,6 @@ defs = Definitions(
     ],
     resources={
         "impact_config": ImpactConfigResource(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
     },
 )

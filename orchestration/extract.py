@@ -1,6 +1,5 @@
 """Extraction assets: one per source, each a thin wrapper over `impact.sync`."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 

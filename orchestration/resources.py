@@ -4,7 +4,6 @@ The config file path comes from `IMPACT_CONFIG` (default `./impact.yaml`); secre
 `${ENV_VAR}` references resolved from the environment, never Dagster config values.
 """
 
-from __future__ import annotations
 
 from dagster import ConfigurableResource
 

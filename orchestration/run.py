@@ -7,6 +7,8 @@ the runs show up in the Dagster UI afterwards.
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,7 +45,16 @@ class PipelineFailed(RuntimeError):
 def _instance() -> DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve())))
     home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n")
     return DagsterInstance.get()
+
+
+def _log_file(instance: DagsterInstance) -> Path:
+    folder = Path(instance.root_directory) / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"impact-run-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}.log"
 
 
 def stages_for(select: Sequence[str] | None) -> list[Stage]:
@@ -61,35 +72,42 @@ def run_pipeline(
     select: Sequence[str] | None = None,
     *,
     on_stage: Callable[[int, int, str], None] | None = None,
-    log_level: str = "WARNING",
-) -> list[AssetKey]:
-    """Materialise the chosen stages in order; stop at the first failure with its error message."""
+    log_level: str = "INFO",
+) -> tuple[list[AssetKey], Path]:
+    """Materialise the chosen stages in order; stop at the first failure with its error message.
+
+    Dagster's and dbt's own output goes to a log file under `$DAGSTER_HOME/logs` (returned), so the
+    terminal shows only progress; a failure names the file.
+    """
     instance = _instance()
-    resources = defs.resources
+    log_path = _log_file(instance)
     materialised: list[AssetKey] = []
     stages = stages_for(select)
-    for number, stage in enumerate(stages, start=1):
-        if on_stage:
-            on_stage(number, len(stages), stage.name)
-        result = materialize(
-            ALL_ASSETS,
-            selection=stage.selection,
-            resources=resources,
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-        )
-        if not result.success:
-            failures = [
-                event.step_failure_data.error.message.strip()
-                for event in result.all_events
-                if event.is_step_failure and event.step_failure_data and event.step_failure_data.error
-            ]
-            detail = failures[0] if failures else "see the Dagster run log"
-            raise PipelineFailed(f"stage '{stage.name}' failed: {detail}")
-        materialised.extend(
-            event.asset_key for event in result.all_events if event.is_step_materialization and event.asset_key
-        )
+    with log_path.open("w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        for number, stage in enumerate(stages, start=1):
+            if on_stage:
+                on_stage(number, len(stages), stage.name)
+            materialised.extend(_run_stage(stage, instance, log_level, log_path))
     if on_stage:
         on_stage(len(stages) + 1, len(stages), "done")
-    return materialised
+    return materialised, log_path
+
+
+def _run_stage(stage: Stage, instance: DagsterInstance, log_level: str, log_path: Path) -> list[AssetKey]:
+    result = materialize(
+            ALL_ASSETS,
+        selection=stage.selection,
+        resources=defs.resources,
+        instance=instance,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+    )
+    if not result.success:
+        failures = [
+            event.step_failure_data.error.message.strip()
+            for event in result.all_events
+            if event.is_step_failure and event.step_failure_data and event.step_failure_data.error
+        ]
+        detail = failures[0] if failures else "no error message was recorded"
+        raise PipelineFailed(f"stage '{stage.name}' failed: {detail}\nfull log: {log_path}")
+    return [event.asset_key for event in result.all_events if event.is_step_materialization and event.asset_key]

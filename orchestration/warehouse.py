@@ -1,15 +1,18 @@
 """The dbt project as Dagster assets: staging, intermediate and marts, with dbt tests as checks."""
 
-from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from impact.landing import ensure_entity_folders
 from impact.warehouse import building_copy, dbt_environment
 from orchestration.resources import ImpactConfigResource
 
@@ -20,10 +23,18 @@ DBT_PROFILES_DIR = PROJECT_ROOT / "dbt_profiles"
 # Parsing renders the sources' locations; give it a harmless default when no run has set them.
 os.environ.setdefault("IMPACT_RAW_DIR", str(PROJECT_ROOT / "warehouse" / "raw"))
 
+# The dbt installed beside this Python (the project's .venv), whether or not .venv/bin is on PATH.
+_VENV_DBT = Path(sys.executable).with_name("dbt")
+DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
+
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
-dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    dbt_project.preparer.prepare(dbt_project)
+if os.environ.get("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists():
+    # `dagster dev` re-parses on every load so edited models show up; elsewhere only when missing.
+    subprocess.run(
+        [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+         "--profiles-dir", str(DBT_PROFILES_DIR)],
+        check=True,
+    )
 
 
 class LayeredTranslator(DagsterDbtTranslator):
@@ -36,12 +47,17 @@ class LayeredTranslator(DagsterDbtTranslator):
         return "warehouse_seeds" if dbt_resource_props.get("resource_type") == "seed" else "warehouse"
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=LayeredTranslator())
+# Several raw tables of one source share that source's extraction asset (raw/github covers six).
+TRANSLATOR = LayeredTranslator(settings=DagsterDbtTranslatorSettings(enable_duplicate_source_asset_keys=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=TRANSLATOR)
 def warehouse_models(
     context: AssetExecutionContext, dbt: DbtCliResource, impact_config: ImpactConfigResource
 ) -> Iterator[Any]:
     """`dbt build` into a copy of the warehouse, swapped in only when every model and test passed."""
     config = impact_config.load()
+    ensure_entity_folders(config.raw_dir)  # a source not configured still gives its sources a schema
     with building_copy(config.warehouse) as scratch:
         os.environ.update(dbt_environment(scratch, config.raw_dir))
         try:

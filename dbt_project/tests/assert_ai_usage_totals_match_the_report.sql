@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_ai_usage_daily'}}}) }}
+
 -- fct_ai_usage_daily spreads each actor-day over its model rows without double counting: per
 -- actor-day, its sums equal the Anthropic report's actor-day metrics and model-day costs and tokens.
 -- Returns the actor-days whose totals differ.

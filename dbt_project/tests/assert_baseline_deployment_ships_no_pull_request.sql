@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'fct_pull_requests'}}}) }}
+
 -- DESIGN section 5: a repository's baseline deployment (first successful production deployment)
 -- gives no PR a first_deployed_at, and no PR merged at or before it is linked to any deployment.
 -- Returns the offending PRs.

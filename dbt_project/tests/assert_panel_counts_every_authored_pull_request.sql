@@ -1,3 +1,5 @@
+{{ config(meta={'dagster': {'ref': {'name': 'mart_ai_impact_panel'}}}) }}
+
 -- Every PR authored by a known developer is counted once in mart_ai_impact_panel (the panel spans
 -- all PR weeks), and every merged one once in prs_merged. Returns a row when the totals differ.
 
