@@ -10,6 +10,10 @@ named or ranked; teams smaller than ``min_team_size`` are shown only combined.
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -24,7 +28,16 @@ from markupsafe import Markup
 from analysis import charts
 from analysis.estimates import ESTIMATES_TABLE, EVENT_STUDY_TABLE, OUTCOMES, PANEL_TABLE, Outcome
 
-__all__ = ["render_report", "build_report_context", "headline_sentence", "confidence_label", "ReportDataError"]
+__all__ = [
+    "render_report",
+    "export_pdf",
+    "find_chromium",
+    "build_report_context",
+    "headline_sentence",
+    "confidence_label",
+    "ReportDataError",
+    "PdfExportError",
+]
 
 TEMPLATES = Path(__file__).parent / "templates"
 # estimators in order of preference for the headline (the first present is used)
@@ -263,17 +276,45 @@ def _adoption_by_week(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def _delivery_snapshot(con: duckdb.DuckDBPyConnection, start: date, end: date, n_weeks: int) -> list[dict]:
-    """Rows of (metric, first weeks, last weeks, whole period), each a weekly rate or a median."""
+CFR_NOT_MEASURED = (
+    "Change failure rate is not measured yet: it needs an incident source (PagerDuty, or GitHub or Jira "
+    "issues marked as incidents), so that a deployment can be linked to the incident it caused. No "
+    "incident source is connected, and a rate of zero would wrongly suggest that no change ever failed."
+)
+CFR_NOT_LINKED = (
+    "Change failure rate is not measured yet: incidents are loaded, but none can be linked to the "
+    "deployment that caused it (the incident table has no caused_by_deployment_id)."
+)
+FAILED_ATTEMPTS_NOTE = (
+    "Failed deployment attempts are deployments that ended in failure or error. They changed nothing in "
+    "production, so they are counted apart and are not change failures."
+)
+
+
+def _delivery_snapshot(
+    con: duckdb.DuckDBPyConnection, start: date, end: date, n_weeks: int
+) -> tuple[list[dict], list[str]]:
+    """Rows of (metric, first weeks, last weeks, whole period), each a weekly rate or a median, and notes.
+
+    Change failure rate follows DESIGN section 5: successful production deployments that caused an
+    incident, over successful production deployments. Without ``marts.fct_incidents`` there is nothing
+    to count in the numerator, and showing 0% would tell a leader that nothing ever failed, so the row
+    is left out and a note says what is missing. Failed deployment attempts (final status failure or
+    error) are a different thing, shown on their own row.
+    """
     k = max(1, min(SNAPSHOT_WEEKS, n_weeks // 2 or 1))
     first_end = start + timedelta(days=7 * k)
     last_start = end + timedelta(days=1) - timedelta(days=7 * k)
     end_excl = end + timedelta(days=1)
     windows = [(start, first_end, k), (last_start, end_excl, k), (start, end_excl, n_weeks)]
     rows: list[dict] = []
+    notes: list[str] = []
 
     def add(metric: str, unit: str, values: list, digits: int) -> None:
         cells = ["—" if v is None else _fmt_num(float(v), digits) for v in values]
+        add_cells(metric, unit, cells)
+
+    def add_cells(metric: str, unit: str, cells: list[str]) -> None:
         rows.append({"metric": metric, "unit": unit, "first": cells[0], "last": cells[1], "total": cells[2]})
 
     pr_cols = _columns(con, "marts.fct_pull_requests")
@@ -293,30 +334,70 @@ def _delivery_snapshot(con: duckdb.DuckDBPyConnection, start: date, end: date, n
                     1,
                 )
     dep_cols = _columns(con, "marts.fct_deployments")
+    incident_cols = _columns(con, "marts.fct_incidents")
     if "deployed_at" in dep_cols:
-        conditions = []
-        if "is_production" in dep_cols:
-            conditions.append("coalesce(is_production, true)")
-        if "status" in dep_cols:
-            conditions.append("lower(status) = 'success'")
-        where = " and ".join(conditions + ["deployed_at >= ? and deployed_at < ?"])
+        production = ["coalesce(is_production, true)"] if "is_production" in dep_cols else []
+        succeeded = ["lower(status) = 'success'"] if "status" in dep_cols else ["deployed_at is not null"]
+        where = " and ".join(production + succeeded + ["deployed_at >= ? and deployed_at < ?"])
         add(
             "Production deployments",
             "per week",
             [_scalar(con, f"select count(*) / ? from marts.fct_deployments where {where}", [w, a, b]) for a, b, w in windows],
             1,
         )
-        if "is_failure" in dep_cols:
-            add(
-                "Change failure rate",
-                "% of deployments",
-                [_scalar(con, f"select 100.0 * avg(case when is_failure then 1 else 0 end) from marts.fct_deployments where {where}", [a, b]) for a, b, _ in windows],
-                1,
+        if "status" in dep_cols:
+            # a failed attempt has no deployed_at (nothing reached production): date it by its creation
+            when = "coalesce(deployed_at, created_at)" if "created_at" in dep_cols else "deployed_at"
+            failed = " and ".join(production + ["lower(status) in ('failure', 'error')", f"{when} >= ? and {when} < ?"])
+            attempts = [
+                _scalar(con, f"select count(*) / ? from marts.fct_deployments where {failed}", [w, a, b]) for a, b, w in windows
+            ]
+            if any(attempts):
+                add("Failed deployment attempts", "per week", attempts, 1)
+                notes.append(FAILED_ATTEMPTS_NOTE)
+        links = []
+        if "caused_by_deployment_id" in incident_cols:
+            links.append(
+                "deployment_id in (select caused_by_deployment_id from marts.fct_incidents "
+                "where caused_by_deployment_id is not null)"
             )
-    return rows
+        if incident_cols and "caused_incident_id" in dep_cols:
+            links.append("caused_incident_id is not null")
+        if links:
+            caused = " or ".join(links)
+            cells = []
+            for a, b, _ in windows:
+                failures, total = con.execute(
+                    f"select count(*) filter (where {caused}), count(*) from marts.fct_deployments where {where}", [a, b]
+                ).fetchone()
+                cells.append(f"{100.0 * failures / total:.1f} ({failures} of {total})" if total else "—")
+            add_cells("Change failure rate", "% of deployments (failed of all)", cells)
+        elif incident_cols:
+            notes.insert(0, CFR_NOT_LINKED)
+        else:
+            notes.insert(0, CFR_NOT_MEASURED)
+    if "created_at" in incident_cols and ("restore_hours" in incident_cols or "resolved_at" in incident_cols):
+        hours = "restore_hours" if "restore_hours" in incident_cols else "date_diff('second', created_at, resolved_at) / 3600.0"
+        add(
+            "Median time to restore",
+            "hours",
+            [_scalar(con, f"select median({hours}) from marts.fct_incidents where created_at >= ? and created_at < ?", [a, b]) for a, b, _ in windows],
+            1,
+        )
+    return rows, notes
 
 
 def _teams(con: duckdb.DuckDBPyConnection, min_team_size: int) -> tuple[list[dict], dict | None]:
+    """Adoption by team for teams of at least ``min_team_size`` people, and the smaller ones together.
+
+    Small teams are never shown on their own: a team of three where everyone adopted tells the reader
+    what each person did. They are shown as one combined row, and that row must itself be at least two
+    teams and ``min_team_size`` people. One small team alone (or small teams adding up to fewer people)
+    would be a small group under another name, and listing every other team would let a reader work it
+    out by subtracting from the totals; so then the smallest shown team is folded into the combined
+    row too. If that is still not enough (no team is big enough to be shown), ``combined`` carries no
+    numbers (``hidden``).
+    """
     if not _columns(con, "marts.dim_team") or "team_id" not in _columns(con, PANEL_TABLE):
         return [], None
     frame = con.execute(
@@ -334,6 +415,12 @@ def _teams(con: duckdb.DuckDBPyConnection, min_team_size: int) -> tuple[list[dic
     ).df()
     shown = frame[frame["developers"] >= min_team_size]
     small = frame[frame["developers"] < min_team_size]
+    folded = 0
+    if len(small) and (len(small) < 2 or small["developers"].sum() < min_team_size) and len(shown):
+        smallest = shown.sort_values(["developers", "team_name"]).index[0]
+        small = pd.concat([small, shown.loc[[smallest]]])
+        shown = shown.drop(index=smallest)
+        folded = 1
     rows = [
         {"team": r.team_name, "developers": int(r.developers), "adopters": int(r.adopters),
          "share": f"{100.0 * r.adopters / r.developers:.0f}%"}
@@ -342,8 +429,15 @@ def _teams(con: duckdb.DuckDBPyConnection, min_team_size: int) -> tuple[list[dic
     combined = None
     if len(small):
         devs, adopters = int(small["developers"].sum()), int(small["adopters"].sum())
-        combined = {"teams": len(small), "developers": devs, "adopters": adopters,
-                    "share": f"{100.0 * adopters / devs:.0f}%" if devs else "—"}
+        combined = {
+            "teams": len(small),
+            "small_teams": len(small) - folded,
+            "folded": folded,
+            "developers": devs,
+            "adopters": adopters,
+            "hidden": len(small) < 2 or devs < min_team_size,
+            "share": f"{100.0 * adopters / devs:.0f}%" if devs else "—",
+        }
     return rows, combined
 
 
@@ -416,7 +510,7 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
         start, end, n_weeks = _period(con)
         population = _population(con, start, end)
         adoption = _adoption_by_week(con)
-        snapshot = _delivery_snapshot(con, start, end, n_weeks)
+        snapshot, snapshot_notes = _delivery_snapshot(con, start, end, n_weeks)
         teams, small_teams = _teams(con, min_team_size)
 
     findings = []
@@ -521,6 +615,7 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
         "caveats": caveats,
         "adoption_chart": adoption_chart,
         "snapshot": snapshot,
+        "snapshot_notes": snapshot_notes,
         "snapshot_weeks": max(1, min(SNAPSHOT_WEEKS, n_weeks // 2 or 1)),
         "teams": teams,
         "small_teams": small_teams,
@@ -538,14 +633,112 @@ def _fmt_p(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_ENV = "IMPACT_CHROMIUM"
+
+
+class PdfExportError(RuntimeError):
+    """Printing the report to PDF failed; the message says what to install or do instead."""
+
+
+def find_chromium() -> str | None:
+    """The headless-capable Chromium to print with: ``$IMPACT_CHROMIUM`` if set, else the first on PATH."""
+    override = os.environ.get(CHROMIUM_ENV)
+    if override:
+        return shutil.which(override) or (override if Path(override).is_file() else None)
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def chromium_command(chromium: str, profile_dir: str | Path, *extra: str) -> list[str]:
+    """A headless Chromium command line that touches no network and no user profile.
+
+    ``--no-sandbox`` only as root (CI containers), where Chromium refuses to start without it; the
+    background services (component updates, sync, QUIC) are off because the report is a local file
+    and a print job must not wait on, or talk to, anything outside this machine.
+    """
+    cmd = [
+        chromium,
+        "--headless",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile_dir}",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--no-sandbox")
+    return cmd + list(extra)
+
+
+def export_pdf(
+    html_path: str | Path, pdf_path: str | Path, *, chromium: str | None = None, timeout: float = 120.0
+) -> Path:
+    """Print the HTML report to ``pdf_path`` with headless Chromium and return its path.
+
+    The report's print stylesheet keeps every chart and table on one page and starts the methods on
+    a new page, so the PDF reads like the page. Chromium is found on PATH (or ``$IMPACT_CHROMIUM``);
+    without it a :class:`PdfExportError` says to install it or to print from a browser instead. The
+    PDF is written to a temporary name and renamed, so a failed print leaves no half file.
+    """
+    html = Path(html_path).resolve()
+    if not html.is_file():
+        raise PdfExportError(f"{html} does not exist: render the report first")
+    exe = chromium or find_chromium()
+    if not exe:
+        raise PdfExportError(
+            "cannot print the report to PDF: headless Chromium was not found (looked for "
+            + ", ".join(CHROMIUM_NAMES)
+            + f" on PATH and ${CHROMIUM_ENV}). Install it (Debian/Ubuntu: `apt-get install chromium`, "
+            "or run .ci/system-packages.sh), or open the HTML report in a browser and use its Print dialog "
+            "to save it as PDF."
+        )
+    out = Path(pdf_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp.pdf")
+    with tempfile.TemporaryDirectory(prefix="impact-chromium-") as profile:
+        cmd = chromium_command(
+            exe,
+            profile,
+            "--no-pdf-header-footer",
+            "--run-all-compositor-stages-before-draw",
+            "--virtual-time-budget=5000",
+            f"--print-to-pdf={tmp}",
+            html.as_uri(),
+        )
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired as exc:
+            tmp.unlink(missing_ok=True)
+            raise PdfExportError(f"Chromium did not finish printing {html} within {timeout:.0f} s") from exc
+    if proc.returncode != 0 or not tmp.is_file() or tmp.stat().st_size == 0 or not tmp.read_bytes()[:5] == b"%PDF-":
+        tmp.unlink(missing_ok=True)
+        tail = "\n".join((proc.stderr or "").strip().splitlines()[-5:])
+        raise PdfExportError(f"Chromium ({exe}) failed to print {html} to PDF (exit {proc.returncode}): {tail}")
+    tmp.replace(out)
+    return out
+
+
 def render_report(
     warehouse_path: str | Path,
     output_path: str | Path,
     *,
     title: str = "AI impact report",
     min_team_size: int = 5,
+    pdf: bool | str | Path = False,
 ) -> Path:
-    """Write the report to ``output_path`` (atomically: temp file, then rename) and return its path."""
+    """Write the report to ``output_path`` (atomically: temp file, then rename) and return its path.
+
+    ``pdf=True`` also prints it to the same name with ``.pdf`` (``pdf=<path>``: to that path) with
+    :func:`export_pdf`; the HTML is written first, so it exists even when printing fails.
+    """
     context = build_report_context(warehouse_path, title=title, min_team_size=min_team_size)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -560,4 +753,6 @@ def render_report(
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
+    if pdf is not False and pdf is not None:
+        export_pdf(out, out.with_suffix(".pdf") if pdf is True else Path(pdf))
     return out

@@ -2,7 +2,9 @@
 
 One UTC day per request (`starting_at`), `limit` records per page (default 20, max 1000) and an
 opaque `next_page` cursor, in the documented record shape: `actor`, `core_metrics`, `tool_actions`,
-`model_breakdown` with `estimated_cost.amount` in cents of USD.
+`model_breakdown` with `estimated_cost.amount` in cents of USD. Faults from `sandbox.faults` come in
+the documented error shape (`rate_limit_error` with `retry-after`, `api_error`, `overloaded_error`,
+`invalid_request_error` for an expired cursor).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.entities import UsageDay
+from sandbox.faults import Fault
 from sandbox.organisation import Organisation
 from sandbox.rng import stable_sha
 from sandbox.web import int_arg, iso, json_response
@@ -27,13 +30,38 @@ def rules() -> list[Rule]:
     return [Rule("/v1/organizations/usage_report/claude_code", endpoint=ENDPOINT)]
 
 
-def error(status: int, kind: str, message: str) -> Response:
+def error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Response:
     request_id = "req_sandbox" + stable_sha(kind, message)[:20]
     return json_response(
         {"type": "error", "error": {"type": kind, "message": message}, "request_id": request_id},
         status,
-        {"request-id": request_id},
+        {"request-id": request_id, **(headers or {})},
     )
+
+
+EXPIRED_CURSOR_MESSAGE = "page: pagination cursor has expired; request the first page again (without page)"
+
+
+def fault_response(fault: Fault) -> Response:
+    """The error answers of `sandbox.faults` in the shape Anthropic's "Errors" page documents."""
+    headers = {"retry-after": str(fault.retry_after)} if fault.retry_after is not None else {}
+    if fault.kind == "rate_limit":
+        reset = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=fault.retry_after or 1)
+        headers.update(
+            {
+                "anthropic-ratelimit-requests-limit": "60",
+                "anthropic-ratelimit-requests-remaining": "0",
+                "anthropic-ratelimit-requests-reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+        )
+        return error(429, "rate_limit_error", "Rate limit exceeded: too many requests. Retry after the time in the retry-after header.", headers)
+    if fault.kind == "server_error":
+        if fault.status == 529:
+            return error(529, "overloaded_error", "Overloaded", headers)
+        return error(fault.status or 500, "api_error", "Internal server error", headers)
+    if fault.kind == "expired_cursor":
+        return error(400, "invalid_request_error", EXPIRED_CURSOR_MESSAGE)
+    raise ValueError(f"anthropic cannot serve a {fault.kind} fault")
 
 
 def record(org: Organisation, day: UsageDay) -> dict:
@@ -85,7 +113,8 @@ class AnthropicApi:
         for day in org.usage:
             self.by_day[day.date].append(day)
 
-    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+    def handle(self, request: Request, endpoint: str, args: dict, fault: Fault | None = None) -> Response:
+        """Answer one routed request; `fault` (from the fault plan) replaces or bends the answer."""
         if not request.headers.get("x-api-key", "").strip():
             return error(401, "authentication_error", "x-api-key header is required")
         if not request.headers.get("anthropic-version", "").strip():
@@ -98,6 +127,8 @@ class AnthropicApi:
         limit = int_arg(request, "limit", 20)
         if not 1 <= limit <= 1000:
             return error(400, "invalid_request_error", "limit: must be between 1 and 1000")
+        if fault is not None and fault.kind not in ("repeat_page", "malformed_json", "slow"):
+            return fault_response(fault)
         offset = 0
         if request.args.get("page"):
             try:
@@ -109,6 +140,9 @@ class AnthropicApi:
         records = self.by_day.get(day, [])
         chunk = records[offset : offset + limit]
         has_more = offset + limit < len(records)
+        if fault is not None and fault.kind == "repeat_page":
+            # The report shifted under the cursor: the previous page's records, this page's cursor.
+            chunk = records[max(offset - limit, 0) : offset]
         return json_response(
             {
                 "data": [record(self.org, d) for d in chunk],

@@ -2,7 +2,8 @@
 
 Behaves like the real service where clients depend on it: token required (401 otherwise), 404 for
 unknown repositories, page-number pagination with Link headers, per-token hourly rate-limit headers
-(403 when spent), ETags with 304 answers to If-None-Match that do not count against the limit.
+(403 when spent), strong ETags with 304 answers to If-None-Match that do not count against the limit,
+and the faults of `sandbox.faults` (rate limits, server errors, repeated pages) when a plan asks.
 """
 
 from __future__ import annotations
@@ -10,15 +11,19 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from urllib.parse import urlencode
 
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from sandbox.entities import Commit
+from sandbox.faults import Fault
 from sandbox.github_payloads import GithubRenderer, Roots
 from sandbox.organisation import Organisation
 from sandbox.pull_requests import root_sha
-from sandbox.web import json_body, json_response, paginate
+from sandbox.rng import stable_sha
+from sandbox.web import int_arg, json_body, json_response, paginate
 
 PREFIXES = ("", "/api/v3")
 #: Generous by default: a full sync of the small preset alone takes ~5,000 requests (GitHub's hourly
@@ -26,6 +31,10 @@ PREFIXES = ("", "/api/v3")
 #: reproduce a real token's budget, or a tiny one to exercise 403 handling.
 DEFAULT_RATE_LIMIT = 1_000_000
 DOCS = "https://docs.github.com/rest"
+RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+SECONDARY_DOCS = (
+    "https://docs.github.com/free-pro-team@latest/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
 ROUTES = (
     ("/orgs/<org>", "github.orgs.get"),
     ("/orgs/<org>/repos", "github.orgs.repos"),
@@ -91,38 +100,61 @@ class GithubApi:
 
     # --- request lifecycle ---
 
-    def handle(self, request: Request, endpoint: str, args: dict) -> Response:
+    def handle(self, request: Request, endpoint: str, args: dict, fault: Fault | None = None) -> Response:
+        """Answer one routed request; `fault` (from the fault plan) replaces or bends the answer."""
         token = _token(request)
         if not token:
             return json_response({"message": "Requires authentication", "documentation_url": DOCS}, 401)
         reset, used = self.limiter.peek(token)
         limit = self.limiter.limit
         if used >= limit:
-            headers = _rate_headers(limit, used, reset)
-            return json_response(
-                {"message": "API rate limit exceeded for user ID 1.", "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"},
-                403,
-                headers,
-            )
+            return _primary_limit_response(403, limit, reset, request)
+        if fault is not None and fault.kind not in ("repeat_page", "malformed_json", "slow"):
+            return self._fault_response(fault, request, limit, used, reset)
         prefix = "/api/v3" if request.path.startswith("/api/v3/") else ""
         host = request.host_url.rstrip("/")
         roots = Roots(api=host + prefix, html=host)
+        handler = getattr(self, "_" + endpoint.split(".", 1)[1].replace(".", "_"))
         try:
-            payload, link = getattr(self, "_" + endpoint.split(".", 1)[1].replace(".", "_"))(request, roots, **args)
+            payload, link = handler(request, roots, **args)
+            if fault is not None and fault.kind == "repeat_page":
+                # The listing shifted between two requests: this page's Link, the previous page's items.
+                payload, _ = handler(_with_page(request, int_arg(request, "page", 2) - 1), roots, **args)
         except NotFound:
             payload, link, status = {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, None, 404
         else:
             status = 200
         body = json_body(payload)
-        etag = f'W/"{hashlib.sha256(body).hexdigest()[:40]}"'
-        if status == 200 and etag in request.headers.get("If-None-Match", ""):
+        etag = '"' + hashlib.sha256(body).hexdigest() + '"'  # strong: a function of the exact bytes
+        if status == 200 and _none_match(request.headers.get("If-None-Match", ""), etag):
+            # GitHub: a 304 to a correctly authorised conditional request is free of the primary limit.
             return Response(status=304, headers={**_rate_headers(limit, used, reset), "ETag": etag})
         self.limiter.spend(token)
         headers = _rate_headers(limit, used + 1, reset)
         headers.update({"ETag": etag, "X-GitHub-Api-Version-Selected": "2022-11-28", "X-GitHub-Media-Type": "github.v3; format=json"})
+        if status == 200:
+            headers.update({"Cache-Control": "private, max-age=60, s-maxage=60", "Vary": "Accept, Authorization, Cookie"})
         if link:
             headers["Link"] = link
         return Response(body, status=status, headers=headers, content_type="application/json; charset=utf-8")
+
+    def _fault_response(self, fault: Fault, request: Request, limit: int, used: int, reset: int) -> Response:
+        """The error answers of `sandbox.faults`, shaped as GitHub documents them."""
+        if fault.kind == "primary_rate_limit":
+            return _primary_limit_response(fault.status or 403, limit, int(time.time()) + fault.reset_in, request)
+        headers = {**_rate_headers(limit, used, reset), "X-GitHub-Request-Id": _request_id(request)}
+        if fault.retry_after is not None:
+            headers["Retry-After"] = str(fault.retry_after)
+        if fault.kind in ("rate_limit", "secondary_rate_limit"):
+            message = (
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                f"If you reach out to GitHub Support for help, please include the request ID {_request_id(request)}."
+            )
+            return json_response({"message": message, "documentation_url": SECONDARY_DOCS}, fault.status or 429, headers)
+        if fault.kind == "server_error":
+            status = fault.status or 500
+            return json_response({"message": HTTP_STATUS_CODES[status], "status": str(status)}, status, headers)
+        raise ValueError(f"github cannot serve a {fault.kind} fault")
 
     def _repo(self, owner: str, repo: str):
         found = self.render.repos.get(f"{owner}/{repo}".lower())
@@ -300,6 +332,34 @@ def _token(request: Request) -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() in ("token", "bearer") else ""
+
+
+def _primary_limit_response(status: int, limit: int, reset: int, request: Request) -> Response:
+    """The primary (hourly) limit is spent: remaining 0 and the reset time, no Retry-After."""
+    message = (
+        "API rate limit exceeded for user ID 1. If you reach out to GitHub Support for help, please include "
+        f"the request ID {_request_id(request)}."
+    )
+    headers = {**_rate_headers(limit, limit, reset), "X-GitHub-Request-Id": _request_id(request)}
+    return json_response({"message": message, "documentation_url": RATE_LIMIT_DOCS, "status": str(status)}, status, headers)
+
+
+def _request_id(request: Request) -> str:
+    """GitHub-looking request id (five hex groups), stable per request path."""
+    digest = stable_sha("request", request.full_path).upper()
+    return ":".join((digest[0:4], digest[4:8], digest[8:15], digest[15:22], digest[22:30]))
+
+
+def _none_match(header: str, etag: str) -> bool:
+    """If-None-Match uses weak comparison (RFC 9110 13.1.2): `W/` is ignored, `*` matches anything."""
+    candidates = [c.strip() for c in header.split(",") if c.strip()]
+    return any(c == "*" or c.removeprefix("W/") == etag.removeprefix("W/") for c in candidates)
+
+
+def _with_page(request: Request, page: int) -> Request:
+    """The same request asking for another page."""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != "page"] + [("page", str(page))]
+    return Request({**request.environ, "QUERY_STRING": urlencode(query)})
 
 
 def _rate_headers(limit: int, used: int, reset: int) -> dict[str, str]:

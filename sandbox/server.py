@@ -2,12 +2,16 @@
 
 The same base URL works as GitHub's REST root and as Anthropic's API base, so a test or the demo
 only has to point both settings at `server.url`. `request_counts` lets tests and benchmarks assert
-how many calls a connector made per endpoint (for example that incremental syncs stop paging).
+how many calls a connector made per endpoint (for example that incremental syncs stop paging): each
+request counts once under its endpoint name ("github.pulls.list"), except a 304 Not Modified, which
+counts under "<endpoint>#304" instead, because it is free of GitHub's rate limit and a benchmark wants
+the two apart. `faults` (a `sandbox.faults.FaultPlan`, replaceable at runtime) injects errors.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 from werkzeug.exceptions import HTTPException
@@ -16,6 +20,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox import anthropic_api, github_api
+from sandbox.faults import FaultPlan
 from sandbox.organisation import Organisation
 from sandbox.web import json_response
 
@@ -30,17 +35,36 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class SandboxApp:
-    def __init__(self, org: Organisation, rate_limit: int = github_api.DEFAULT_RATE_LIMIT):
+    def __init__(
+        self, org: Organisation, rate_limit: int = github_api.DEFAULT_RATE_LIMIT, faults: FaultPlan | None = None
+    ):
         self.github = github_api.GithubApi(org, rate_limit=rate_limit)
         self.anthropic = anthropic_api.AnthropicApi(org)
         self.url_map = Map(github_api.rules() + anthropic_api.rules(), strict_slashes=False)
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._faults: FaultPlan | None = None
+        self.faults = faults
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        return self._faults
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        """Install a plan (its counting starts now) or None for a healthy server."""
+        if plan is not None:
+            plan.reset()
+        self._faults = plan
 
     @property
     def request_counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self._counts.clear()
 
     def _count(self, endpoint: str) -> None:
         with self._lock:
@@ -55,23 +79,39 @@ class SandboxApp:
             if request.path.startswith("/v1/"):
                 return anthropic_api.error(404, "not_found_error", "Not found")
             return json_response({"message": "Not Found", "documentation_url": github_api.DOCS, "status": "404"}, 404)
-        self._count(endpoint)
         if request.method != "GET":
+            self._count(endpoint)
             return json_response({"message": "Method Not Allowed (the sandbox is read-only)"}, 405)
-        if endpoint.startswith("anthropic."):
-            return self.anthropic.handle(request, endpoint, args)
-        return self.github.handle(request, endpoint, args)
+        source = endpoint.split(".", 1)[0]
+        plan = self._faults
+        fault = plan.decide(source, endpoint, request) if plan is not None else None
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+        api = self.anthropic if source == "anthropic" else self.github
+        response = api.handle(request, endpoint, args, fault)
+        if fault is not None and fault.kind == "malformed_json" and response.status_code == 200:
+            body = response.get_data()
+            response.set_data(body[: len(body) // 2])  # a truncated page: never valid JSON
+        self._count(endpoint + "#304" if response.status_code == 304 else endpoint)
+        return response
 
     def __call__(self, environ, start_response):
         return self.dispatch(Request(environ))(environ, start_response)
 
 
 class SandboxServer:
-    def __init__(self, org: Organisation, host: str = "127.0.0.1", port: int = 0, rate_limit: int = github_api.DEFAULT_RATE_LIMIT):
+    def __init__(
+        self,
+        org: Organisation,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        rate_limit: int = github_api.DEFAULT_RATE_LIMIT,
+        faults: FaultPlan | None = None,
+    ):
         self.org = org
         self.host = host
         self.port = port
-        self.app = SandboxApp(org, rate_limit=rate_limit)
+        self.app = SandboxApp(org, rate_limit=rate_limit, faults=faults)
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -85,6 +125,18 @@ class SandboxServer:
     @property
     def request_counts(self) -> dict[str, int]:
         return self.app.request_counts
+
+    def reset_counts(self) -> None:
+        """Zero `request_counts` (the fault plan keeps counting; reinstall it to restart it)."""
+        self.app.reset_counts()
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        return self.app.faults
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        self.app.faults = plan
 
     def start(self) -> "SandboxServer":
         if self._server is not None:

@@ -16,6 +16,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import read_truth
 
@@ -51,6 +52,11 @@ def warehouse(demo) -> duckdb.DuckDBPyConnection:
 def truth(demo) -> Path:
     workdir, _ = demo
     return workdir / "warehouse" / "demo" / "ground_truth"
+
+
+def _snapshot(path: Path, tables: dict[str, str]) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {t: con.execute(f"select * from marts.{t} order by {key}").df() for t, key in tables.items()}
 
 
 def test_demo_prints_summary_and_writes_report(demo) -> None:
@@ -124,12 +130,18 @@ def test_planted_review_effect_lies_in_the_confidence_interval(warehouse, truth:
         assert n_units == 30
 
 
-def _snapshot(path: Path, tables: dict[str, str]) -> dict[str, pd.DataFrame]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        return {t: con.execute(f"select * from marts.{t} order by {key}").df() for t, key in tables.items()}
+def test_dagster_definitions_load_without_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(IMPACT.with_name("dagster")), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=Path(__file__).parents[2], env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All code locations passed validation" in result.stdout + result.stderr
 
 
-def test_rerun_gives_the_same_warehouse(demo) -> None:
+def test_dagster_materialize_all_again_gives_the_same_warehouse(demo, sandbox, small_org) -> None:
+    """A second, incremental run through `dagster asset materialize --select '*'` changes nothing."""
     workdir, _ = demo
     warehouse_file = workdir / "warehouse" / "impact.duckdb"
     tables = {
@@ -138,12 +150,21 @@ def test_rerun_gives_the_same_warehouse(demo) -> None:
         "mart_ai_impact_panel": "developer_id, week_start",
     }
     before = _snapshot(warehouse_file, tables)
-    config = workdir / "warehouse" / "demo" / "impact.yaml"
-    # A second run through the configured path (the sandbox is gone, so only build and analysis run).
-    _impact(
-        "run", "--select", "warehouse", "--select", "analysis", cwd=workdir,
-        env={"IMPACT_CONFIG": str(config), "IMPACT_SANDBOX_TOKEN": "x"},
+    config = yaml.safe_load((workdir / "warehouse" / "demo" / "impact.yaml").read_text())
+    config["github"]["api_url"] = config["anthropic"]["api_url"] = sandbox.url  # same organisation, new port
+    config_path = workdir / "rerun.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    reads_before = sandbox.request_counts.get("github.pulls.get", 0)
+    result = subprocess.run(
+        [str(IMPACT.with_name("dagster")), "asset", "materialize", "-m", "orchestration.definitions", "--select", "*"],
+        cwd=workdir, capture_output=True, text=True, timeout=900,
+        env={**os.environ, "IMPACT_CONFIG": str(config_path), "IMPACT_SANDBOX_TOKEN": "another-token",
+             "DAGSTER_HOME": str(workdir / ".dagster")},
     )
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    # Incremental: the PR lists are read only down to each repository's cursor.
+    pull_requests_read = sandbox.request_counts.get("github.pulls.get", 0) - reads_before
+    assert 0 < pull_requests_read <= 2 * len(small_org.repositories)
     after = _snapshot(warehouse_file, tables)
     for table in tables:
         # Same rows and values; doubles may differ in the last bits (parallel sums are not ordered).

@@ -1,0 +1,255 @@
+"""Faults on demand: what a connector meets in production, served when a test asks for it.
+
+Why: retries, backoff and rate-limit waits are the code paths that never run against a healthy
+server, so they rot unless something can make them run on purpose, at a known request, every time.
+
+Two ways to say where faults go, combinable in one `FaultPlan`:
+
+- **script**: `(match, nth, fault)` entries. `match` is an endpoint name or glob (`"github.pulls.list"`,
+  `"github.pulls.*"`, `"anthropic.claude_code_usage"`) or, when it contains a `/`, a glob on the
+  request path (`"/repos/*/pulls"`; the GHES `/api/v3` prefix is ignored). `nth` is 1-based and counts
+  the requests that match *and that the fault can apply to* (a `repeat_page` can only apply to a
+  page after the first, an `expired_cursor` only to a request carrying a cursor), from the moment the
+  plan was installed. `times` consecutive such requests get the fault (to outlast a retry budget).
+- **rates**: per source, a probability that a request gets one of that source's fault kinds. The draw
+  is a hash of (seed, source, method + path + query, how many times that exact request was seen), so
+  the same request sequence gives the same faults on any machine and whatever the threads'
+  interleaving, and a retry of a faulted request is a fresh draw.
+
+Scripted entries win over rates. Every injected fault is recorded in `FaultPlan.fired`.
+
+Responses follow the providers' documentation:
+- GitHub "Rate limits for the REST API": exceeding the primary limit answers 403 or 429 with
+  `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (epoch seconds); a secondary limit answers 403
+  or 429 with a message saying so and possibly `retry-after`. PyGithub recognises the secondary
+  message by its prefix "You have exceeded a secondary rate limit" (github/Requester.py).
+- Anthropic "Errors": `{"type": "error", "error": {"type", "message"}, "request_id"}`; 429
+  `rate_limit_error` (with `retry-after`), 500 `api_error`, 529 `overloaded_error`, 400
+  `invalid_request_error`. Anthropic documents no wording for an expired `page` cursor: ours is
+  invalid_request_error with a message naming the `page` parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import hashlib
+import threading
+from collections import Counter
+from typing import Iterable, Sequence
+
+from werkzeug.wrappers import Request
+
+SOURCES = ("github", "anthropic")
+KINDS = (
+    "rate_limit",  # 429 + Retry-After
+    "secondary_rate_limit",  # GitHub: 403 (or 429) + Retry-After + the documented message
+    "primary_rate_limit",  # GitHub: 403 (or 429), X-RateLimit-Remaining 0, X-RateLimit-Reset
+    "server_error",  # 500 / 502 / 503 / 504 (Anthropic also 529 overloaded)
+    "slow",  # answer normally after `delay` seconds
+    "malformed_json",  # 200 whose body is cut in half (a truncated transfer)
+    "repeat_page",  # the previous page's items again, with this page's Link / next_page
+    "expired_cursor",  # Anthropic: 400 invalid_request_error for the `page` cursor
+)
+#: Which kinds each source can serve (GitHub pages by number, so it has no cursor to expire).
+SUPPORTED = {
+    "github": frozenset(KINDS) - {"expired_cursor"},
+    "anthropic": frozenset(KINDS) - {"secondary_rate_limit", "primary_rate_limit"},
+}
+SERVER_ERROR_STATUSES = {"github": (500, 502, 503, 504), "anthropic": (500, 502, 503, 504, 529)}
+#: Kinds that only make sense on a page after the first.
+PAGE_KINDS = frozenset({"repeat_page", "expired_cursor"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """One fault to inject. Build it with the class methods; the fields say what gets advertised."""
+
+    kind: str
+    status: int | None = None  # the HTTP status, for kinds that answer with an error
+    retry_after: int | None = None  # seconds advertised in Retry-After
+    reset_in: int = 1  # seconds from now to X-RateLimit-Reset (primary_rate_limit)
+    delay: float = 0.0  # seconds to wait before answering (slow)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(KINDS)}")
+
+    @classmethod
+    def rate_limit(cls, retry_after: int = 1) -> "Fault":
+        return cls("rate_limit", 429, retry_after=retry_after)
+
+    @classmethod
+    def secondary_rate_limit(cls, retry_after: int | None = 1, status: int = 403) -> "Fault":
+        """GitHub's secondary limit; `retry_after=None` leaves the header out (GitHub may)."""
+        _check_status(status, (403, 429))
+        return cls("secondary_rate_limit", status, retry_after=retry_after)
+
+    @classmethod
+    def primary_rate_limit(cls, reset_in: int = 1, status: int = 403) -> "Fault":
+        _check_status(status, (403, 429))
+        return cls("primary_rate_limit", status, reset_in=reset_in)
+
+    @classmethod
+    def server_error(cls, status: int = 500, retry_after: int | None = None) -> "Fault":
+        _check_status(status, (500, 502, 503, 504, 529))
+        return cls("server_error", status, retry_after=retry_after)
+
+    @classmethod
+    def slow(cls, seconds: float) -> "Fault":
+        return cls("slow", delay=seconds)
+
+    @classmethod
+    def malformed_json(cls) -> "Fault":
+        return cls("malformed_json")
+
+    @classmethod
+    def repeat_page(cls) -> "Fault":
+        return cls("repeat_page")
+
+    @classmethod
+    def expired_cursor(cls) -> "Fault":
+        return cls("expired_cursor", 400)
+
+
+def _check_status(status: int, allowed: Sequence[int]) -> None:
+    if status not in allowed:
+        raise ValueError(f"status {status} is not one of {list(allowed)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScriptedFault:
+    match: str  # endpoint name or glob, or (with a "/") a path glob
+    nth: int  # 1-based, among matching requests the fault can apply to
+    fault: Fault
+    times: int = 1
+
+    def __post_init__(self) -> None:
+        if self.nth < 1 or self.times < 1:
+            raise ValueError("nth and times count from 1")
+
+    @property
+    def source(self) -> str:
+        if "/" in self.match:
+            return "anthropic" if self.match.lstrip("*").startswith("/v1/") else "github"
+        return self.match.split(".", 1)[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class FiredFault:
+    source: str
+    endpoint: str
+    path: str  # path and query as requested
+    kind: str
+    status: int | None
+
+
+DEFAULT_RATE_FAULTS: dict[str, tuple[Fault, ...]] = {
+    "github": (
+        Fault.secondary_rate_limit(),
+        Fault.rate_limit(),
+        Fault.server_error(500),
+        Fault.server_error(502),
+        Fault.server_error(503),
+    ),
+    "anthropic": (Fault.rate_limit(), Fault.server_error(500), Fault.server_error(502), Fault.server_error(503)),
+}
+
+
+class FaultPlan:
+    """Where and which faults the sandbox injects; install with `SandboxServer(faults=...)` or
+    `server.faults = plan` (installing restarts the plan's counting)."""
+
+    def __init__(
+        self,
+        script: Iterable[ScriptedFault | tuple] = (),
+        *,
+        rates: dict[str, float] | None = None,
+        rate_faults: dict[str, Sequence[Fault]] | None = None,
+        seed: int = 0,
+    ):
+        self.script = tuple(s if isinstance(s, ScriptedFault) else ScriptedFault(*s) for s in script)
+        self.rates = dict(rates or {})
+        self.rate_faults = {source: tuple(faults) for source, faults in {**DEFAULT_RATE_FAULTS, **(rate_faults or {})}.items()}
+        self.seed = seed
+        for entry in self.script:
+            _validate(entry.source, entry.fault)
+        for source, rate in self.rates.items():
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"fault rate for {source} must be between 0 and 1, got {rate}")
+            if not self.rate_faults.get(source):
+                raise ValueError(f"no fault kinds given for {source}")
+            for fault in self.rate_faults[source]:
+                _validate(source, fault)
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was seen and fired: counting starts again from the next request."""
+        with self._lock:
+            self._matched: Counter[int] = Counter()  # script index -> matching applicable requests seen
+            self._seen: Counter[str] = Counter()  # source + request key -> occurrences
+            self.fired: list[FiredFault] = []
+
+    def decide(self, source: str, endpoint: str, request: Request) -> Fault | None:
+        """The fault this request gets, if any; records it in `fired`."""
+        path = request.full_path.rstrip("?")
+        with self._lock:
+            chosen = None
+            for index, entry in enumerate(self.script):
+                if entry.source != source or not _matches(entry.match, endpoint, request.path):
+                    continue
+                if not applies(entry.fault, request):
+                    continue
+                self._matched[index] += 1
+                if chosen is None and entry.nth <= self._matched[index] < entry.nth + entry.times:
+                    chosen = entry.fault
+            rate = self.rates.get(source, 0.0)
+            if chosen is None and rate > 0.0:
+                key = f"{source} {request.method} {path}"
+                self._seen[key] += 1
+                draw = _unit(self.seed, key, self._seen[key], "draw")
+                if draw < rate:
+                    faults = self.rate_faults[source]
+                    candidate = faults[int(_unit(self.seed, key, self._seen[key], "kind") * len(faults))]
+                    if applies(candidate, request):
+                        chosen = candidate
+            if chosen is not None:
+                self.fired.append(FiredFault(source, endpoint, path, chosen.kind, chosen.status))
+            return chosen
+
+    def fired_kinds(self) -> Counter[str]:
+        with self._lock:
+            return Counter(f.kind for f in self.fired)
+
+
+def applies(fault: Fault, request: Request) -> bool:
+    """Page faults need a page to act on: a GitHub `page` >= 2 or an Anthropic `page` cursor."""
+    if fault.kind not in PAGE_KINDS:
+        return True
+    page = request.args.get("page", "")
+    if request.path.startswith("/v1/"):
+        return bool(page)
+    return page.isdigit() and int(page) >= 2
+
+
+def _validate(source: str, fault: Fault) -> None:
+    if source not in SOURCES:
+        raise ValueError(f"unknown fault source {source!r}; known: {', '.join(SOURCES)}")
+    if fault.kind not in SUPPORTED[source]:
+        raise ValueError(f"{source} cannot serve a {fault.kind} fault")
+    if fault.kind == "server_error" and fault.status not in SERVER_ERROR_STATUSES[source]:
+        raise ValueError(f"{source} does not answer server errors with {fault.status}")
+
+
+def _matches(pattern: str, endpoint: str, path: str) -> bool:
+    if "/" not in pattern:
+        return fnmatch.fnmatchcase(endpoint, pattern)
+    stripped = path.removeprefix("/api/v3") if path.startswith("/api/v3/") else path
+    return fnmatch.fnmatchcase(stripped, pattern)
+
+
+def _unit(*parts: object) -> float:
+    """A deterministic uniform draw in [0, 1) from a hash (no RNG state shared between threads)."""
+    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
