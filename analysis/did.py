@@ -3,15 +3,28 @@
 Public API (contract, DESIGN.md section 6)::
 
     res = att_gt(data, y="lemp", t="year", unit="countyreal", group="first.treat",
-                 control="never_treated", covariates=None, method="dr", anticipation=0, cluster=None)
+                 control="never_treated", covariates=None, method="dr", anticipation=0, cluster=None,
+                 allow_unbalanced_panel=False)
     res.table                      # DataFrame: group, t, att, se (one row per ATT(g,t))
     res.aggregate("dynamic")       # .overall_att, .overall_se, .table (egt, att, se)
     res.pretest()                  # .statistic, .p_value, .df (Wald test of pre-treatment ATT(g,t) = 0)
 
 Scope and conventions (those of the R package `did`, which the tests reproduce on `mpdta`):
 
-- Balanced panel. Rows with a missing outcome, covariate or cluster are dropped, then units not
-  observed in every period are dropped (both with a warning).
+- Balanced panel by default. Rows with a missing outcome, covariate or cluster are dropped, then units
+  not observed in every period are dropped (both with a warning).
+- ``allow_unbalanced_panel=True`` (R: ``allow_unbalanced_panel = TRUE``): no unit is dropped for
+  missing periods. Each ATT(g,t) is then estimated with the repeated cross-section estimators of
+  Sant'Anna & Zhao (2020) (:func:`analysis.did_drdid.rc_did`) on the observations of the cell's two
+  periods, and the per-observation influence functions are summed within units, so inference stays
+  clustered by unit (or by ``cluster``). This is for panels where the outcome is missing in many
+  unit-periods (e.g. weekly review time, missing in weeks without a merged PR): balancing them would
+  throw away almost every unit. It is used even when the panel happens to be balanced, where it gives
+  the same point estimates (and standard errors) as the panel estimators when there are no
+  covariates; with covariates the estimators differ (each observation's own covariates enter, and the
+  outcome regressions are per period). A cell whose treated or comparison group has no observation in
+  one of its two periods cannot be estimated: its ``att`` and ``se`` are NaN (with a warning) and the
+  aggregations and pre-tests leave it out (R ``aggte(na.rm = TRUE)``).
 - ``group`` is the first period in which a unit is treated; 0 or NaN means never treated. Units
   first treated in the first period (or within ``anticipation`` of it) are dropped, since they have
   no untreated base period; units first treated after the last period (+ ``anticipation``) are never
@@ -41,7 +54,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.did_aggte import KINDS, CellSet, aggregate as _aggregate
-from analysis.did_drdid import METHODS, CellError, panel_did
+from analysis.did_drdid import METHODS, CellError, panel_did, rc_did
 
 __all__ = ["att_gt", "ATTGT", "Aggregate", "PreTest", "DiDError", "CONTROLS", "METHODS", "KINDS"]
 
@@ -96,6 +109,17 @@ class ATTGT:
     unit_group: np.ndarray = field(repr=False)  # (n_units,) cohort of each unit, 0 = never
     cluster_codes: np.ndarray = field(repr=False)  # (n_units,) cluster index of each unit
     _cells: CellSet = field(repr=False)
+    allow_unbalanced_panel: bool = False
+    n_obs: int = 0  # rows (unit-periods) used
+
+    @property
+    def _usable(self) -> CellSet:
+        """The cells with an estimate (unbalanced panels can leave some without)."""
+        ok = np.isfinite(self._cells.att)
+        if ok.all():
+            return self._cells
+        c = self._cells
+        return CellSet(att=c.att[ok], group=c.group[ok], t=c.t[ok], inf=c.inf[:, ok], unit_group=c.unit_group)
 
     # -- inference helpers -------------------------------------------------------------------
     def _se(self, inf: np.ndarray) -> float:
@@ -120,7 +144,7 @@ class ATTGT:
         """
         if kind not in KINDS:
             raise DiDError(f"aggregation kind must be one of {KINDS}, got {kind!r}")
-        overall, parts = _aggregate(self._cells, kind, min_e=min_e, max_e=max_e)
+        overall, parts = _aggregate(self._usable, kind, min_e=min_e, max_e=max_e)
         rows = [(label, p.att, self._se(p.inf)) for label, p in parts]
         table = pd.DataFrame(rows, columns=["egt", "att", "se"]).astype(float)
         if len(table) and self.table["t"].dtype.kind in "iu" and np.all(table["egt"] % 1 == 0):
@@ -143,10 +167,10 @@ class ATTGT:
         """
         if on == "cells":
             se = self.table["se"].to_numpy(dtype=float)
-            pre = np.flatnonzero((self._cells.group > self._cells.t) & np.isfinite(se))
+            pre = np.flatnonzero((self._cells.group > self._cells.t) & np.isfinite(se) & np.isfinite(self._cells.att))
             att, inf = self._cells.att[pre], self.influence[:, pre]
         elif on == "dynamic":
-            _, parts = _aggregate(self._cells, "dynamic", min_e=min_e, max_e=-1)
+            _, parts = _aggregate(self._usable, "dynamic", min_e=min_e, max_e=-1)
             parts = [p for _, p in parts if np.isfinite(self._se(p.inf))]
             att = np.array([p.att for p in parts])
             inf = np.column_stack([p.inf for p in parts]) if parts else np.zeros((self.n_units, 0))
@@ -177,13 +201,16 @@ def att_gt(
     method: str = "dr",
     anticipation: float = 0,
     cluster: str | None = None,
+    allow_unbalanced_panel: bool = False,
 ) -> ATTGT:
     """Group-time average treatment effects ATT(g,t) of Callaway & Sant'Anna (2021), panel data.
 
     ``data`` is long: one row per unit and period. ``group`` holds each unit's first treated period
     (0 or NaN = never treated). ``method``: "dr" (doubly robust, Sant'Anna & Zhao 2020), "reg"
-    (outcome regression) or "ipw" (normalised inverse probability weighting). See the module
-    docstring for the conventions.
+    (outcome regression) or "ipw" (normalised inverse probability weighting).
+    ``allow_unbalanced_panel``: keep units not observed in every period and estimate each cell with
+    the repeated cross-section estimators, clustered by unit. See the module docstring for the
+    conventions.
     """
     covs = _covariate_list(covariates)
     if control not in CONTROLS:
@@ -196,10 +223,13 @@ def att_gt(
         raise DiDError(f"anticipation must be a non-negative number, got {anticipation!r}") from None
     if not np.isfinite(anticipation) or anticipation < 0:
         raise DiDError(f"anticipation must be a non-negative number, got {anticipation!r}")
+    if not isinstance(allow_unbalanced_panel, (bool, np.bool_)):
+        raise DiDError(f"allow_unbalanced_panel must be True or False, got {allow_unbalanced_panel!r}")
 
     panel = _prepare(data, y=y, t=t, unit=unit, group=group, covs=covs, cluster=cluster,
-                     control=control, anticipation=anticipation)
-    cells = _estimate_cells(panel, control=control, method=method, anticipation=anticipation)
+                     control=control, anticipation=anticipation, balance=not allow_unbalanced_panel)
+    estimate = _estimate_cells_rc if allow_unbalanced_panel else _estimate_cells
+    cells = estimate(panel, control=control, method=method, anticipation=anticipation)
 
     ucodes = panel["cluster_codes"]
     n_clusters = int(ucodes.max()) + 1 if ucodes.size else 0
@@ -224,6 +254,8 @@ def att_gt(
         unit_group=panel["G"],
         cluster_codes=ucodes,
         _cells=cellset,
+        allow_unbalanced_panel=bool(allow_unbalanced_panel),
+        n_obs=int(np.isfinite(panel["Y"]).sum()),
     )
 
 
@@ -239,8 +271,8 @@ def _covariate_list(covariates) -> list[str]:
     return covs
 
 
-def _prepare(data, *, y, t, unit, group, covs, cluster, control, anticipation) -> dict:
-    """Validate and reshape the long panel into unit x period arrays."""
+def _prepare(data, *, y, t, unit, group, covs, cluster, control, anticipation, balance=True) -> dict:
+    """Validate and reshape the long panel into unit x period arrays (NaN where not observed)."""
     if not isinstance(data, pd.DataFrame):
         raise DiDError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     named = {"y": y, "t": t, "unit": unit, "group": group}
@@ -291,7 +323,7 @@ def _prepare(data, *, y, t, unit, group, covs, cluster, control, anticipation) -
     # balanced panel: keep units observed in every period
     tlist = np.sort(df[t].unique())
     counts = np.bincount(ucode, minlength=len(uniq_units))
-    if (counts < len(tlist)).any():
+    if balance and (counts < len(tlist)).any():
         keep_units = counts == len(tlist)
         warnings.warn(f"att_gt: dropped {int((~keep_units).sum())} units not observed in every period "
                       f"(balanced panel required)", stacklevel=3)
@@ -330,9 +362,9 @@ def _prepare(data, *, y, t, unit, group, covs, cluster, control, anticipation) -
     ucode, uniq_units = pd.factorize(df[unit], sort=True)
     n, T = len(uniq_units), len(tlist)
     tcode = np.searchsorted(tlist, df[t].to_numpy())
-    Y = np.empty((n, T))
+    Y = np.full((n, T), np.nan)
     Y[ucode, tcode] = df[y].to_numpy()
-    X = np.empty((n, T, len(covs)))
+    X = np.full((n, T, len(covs)), np.nan)
     if covs:
         X[ucode, tcode, :] = df[covs].to_numpy()
     first_rows = df.drop_duplicates(unit)  # sorted by unit, same order as uniq_units
@@ -383,6 +415,68 @@ def _estimate_cells(panel, *, control, method, anticipation) -> dict:
             infs.append(col)
     return {"att": np.array(atts), "group": np.array(groups, dtype=float), "t": np.array(times, dtype=float),
             "inf": np.column_stack(infs) if infs else np.zeros((n, 0))}
+
+
+def _estimate_cells_rc(panel, *, control, method, anticipation) -> dict:
+    """ATT(g,t) of an unbalanced panel: each cell as two repeated cross sections, clustered by unit.
+
+    Same cells, base periods and comparison groups as :func:`_estimate_cells`; the cell's sample is
+    every observation of a treated or comparison unit in period t or in the base period. The
+    per-observation influence function of :func:`rc_did` is summed within units and rescaled by
+    n_units / n_observations_of_the_cell, so that the unit-level column has the same meaning as in
+    the panel case (att - ATT ~= mean over units of the column).
+    """
+    Y, X, G, tlist = panel["Y"], panel["X"], panel["G"], panel["tlist"]
+    n, T = Y.shape
+    seen = np.isfinite(Y)
+    glist = np.unique(G[G > 0])
+    atts, groups, times, infs, empty = [], [], [], [], []
+    for g in glist:
+        treated = G == g
+        g_base = np.flatnonzero(tlist + anticipation < g)[-1]
+        for j in range(1, T):
+            base = g_base if g <= tlist[j] else j - 1
+            if control == "never_treated":
+                comp = G == 0
+            else:
+                comp = (G == 0) | ((G > tlist[max(j, base)] + anticipation) & (G != g))
+            sub = treated | comp
+            u1 = np.flatnonzero(sub & seen[:, j])
+            u0 = np.flatnonzero(sub & seen[:, base])
+            groups.append(g)
+            times.append(tlist[j])
+            d1, d0 = treated[u1], treated[u0]
+            if not (d1.any() and d0.any() and (~d1).any() and (~d0).any()):
+                empty.append(f"(group={_fmt(g)}, t={_fmt(tlist[j])})")
+                atts.append(np.nan)
+                infs.append(np.zeros(n))
+                continue
+            units = np.concatenate([u1, u0])
+            yy = np.concatenate([Y[u1, j], Y[u0, base]])
+            post = np.concatenate([np.ones(u1.size), np.zeros(u0.size)])
+            d = np.concatenate([d1, d0]).astype(float)
+            x = np.ones((units.size, 1))
+            if X.shape[2]:
+                x = np.column_stack([x, np.concatenate([X[u1, j, :], X[u0, base, :]])])
+            cell = f"(group={_fmt(g)}, t={_fmt(tlist[j])}, base period {_fmt(tlist[base])})"
+            try:
+                res = rc_did(yy, post, d, x, method)
+            except CellError as exc:
+                raise DiDError(f"cell {cell}: {exc} [{units.size} observations of "
+                               f"{int(treated.sum())} treated and {int(comp.sum())} comparison units]") from None
+            if not np.isfinite(res.att):
+                raise DiDError(f"cell {cell}: the estimate is not finite")
+            atts.append(res.att)
+            infs.append(np.bincount(units, weights=res.inf, minlength=n) * (n / units.size))
+    if empty:
+        if len(empty) == len(atts):
+            raise DiDError("no ATT(g,t) can be estimated: in every cell the treated or the comparison "
+                           "group has no observation in one of the two periods")
+        warnings.warn(f"att_gt: {len(empty)} of {len(atts)} ATT(g,t) not estimable (no treated or no "
+                      f"comparison observation in the period or its base period), e.g. {empty[0]}; "
+                      f"reported as NaN and left out of aggregations", stacklevel=3)
+    return {"att": np.array(atts, dtype=float), "group": np.array(groups, dtype=float),
+            "t": np.array(times, dtype=float), "inf": np.column_stack(infs) if infs else np.zeros((n, 0))}
 
 
 def _cluster_sums(inf: np.ndarray, codes: np.ndarray, n_clusters: int) -> np.ndarray:

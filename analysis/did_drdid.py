@@ -14,8 +14,16 @@ intercept (covariates are measured in the base period).
 - ``dr``: the locally efficient doubly robust DiD for panel data of Sant'Anna & Zhao (2020, eq. 3.1):
   propensity score by logit maximum likelihood, outcome regression by OLS on the comparison units.
 
-Each returns the point estimate and its influence function, one value per unit, normalised so that
-``var(att) ~= mean(inf ** 2) / n``. The influence functions include the estimation effect of the
+:func:`rc_did` is the repeated cross-section counterpart (Sant'Anna & Zhao 2020, section 2 and 3.2 for
+repeated cross sections): observations instead of units, each with a ``post`` indicator, so a unit
+needs to be observed in only one of the two periods. That is what an unbalanced panel needs (a
+developer without a merged PR in the base week still informs the comparison in the other week).
+Its ``dr`` is the locally efficient doubly robust estimator (their eq. 3.4 with both treated and
+comparison outcome regressions), ``reg`` the outcome regression estimator and ``ipw`` the normalised
+IPW estimator for repeated cross sections.
+
+Each returns the point estimate and its influence function, one value per unit (per observation for
+:func:`rc_did`), normalised so that ``var(att) ~= mean(inf ** 2) / n``. The influence functions include the estimation effect of the
 propensity-score and regression coefficients (Sant'Anna & Zhao 2020, section 3.2 and appendix).
 Without covariates (``x`` is the intercept only) all three give the difference between the mean change
 of the treated and the mean change of the comparison units, with the same influence function.
@@ -103,6 +111,120 @@ def panel_did(dy: np.ndarray, d: np.ndarray, x: np.ndarray, method: str) -> TwoB
         m3 = np.mean(w_cont[:, None] * x, axis=0)
         inf_c = (wc_res + lin_ps @ m2 - lin_ols @ m3) / mean_wc
     return TwoByTwo(att=float(eta_t - eta_c), inf=inf_t - inf_c)
+
+
+def rc_did(y: np.ndarray, post: np.ndarray, d: np.ndarray, x: np.ndarray, method: str) -> TwoByTwo:
+    """ATT of a 2x2 comparison of repeated cross sections and its influence function per observation.
+
+    ``y``: outcome of each observation; ``post``: 1 if the observation is from the later period, 0 if
+    from the base period; ``d``: 1 for the treated group; ``x``: (n, k) covariates of the observation
+    with an intercept first. The influence function is per observation; to cluster (e.g. by the unit
+    an observation belongs to in an unbalanced panel), sum it within clusters.
+
+    Every term is a normalised (Hajek) mean ``eta = E[w r] / E[w]`` whose influence function is
+    ``w (r - eta) / E[w]`` plus, for each nuisance parameter ``theta`` (outcome-regression
+    coefficients, logit coefficients) it depends on, ``E[d(w r)/d theta - eta dw/d theta] / E[w]``
+    times the influence function of ``theta``. The terms below are those derivatives written out.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    y = np.asarray(y, dtype=float)
+    post = np.asarray(post, dtype=float)
+    d = np.asarray(d, dtype=float)
+    x = np.asarray(x, dtype=float)
+    t1, t0 = d * post, d * (1.0 - post)  # treated, later / base period
+    c1, c0 = (1.0 - d) * post, (1.0 - d) * (1.0 - post)  # comparison, later / base period
+    for name, w in (("treated", t1), ("treated", t0), ("comparison", c1), ("comparison", c0)):
+        if not w.any():
+            period = "later" if w is t1 or w is c1 else "base"
+            raise CellError(f"no {name} observations in the {period} period")
+    intercept_only = x.shape[1] == 1
+
+    def mean_x(w):  # E[w x] / E[w], the derivative of a normalised mean of x'beta
+        return np.mean(w[:, None] * x, axis=0) / np.mean(w)
+
+    def hajek(w, r):  # normalised mean and the leading term of its influence function
+        eta = np.mean(w * r) / np.mean(w)
+        return eta, w * (r - eta) / np.mean(w)
+
+    if method in ("reg", "dr"):
+        mu_c1, lin_c1 = _ols_on_subset(y, c1, x, intercept_only, "comparison, later period")
+        mu_c0, lin_c0 = _ols_on_subset(y, c0, x, intercept_only, "comparison, base period")
+    if method in ("ipw", "dr"):
+        ps, hess_inv = _logit(d, x, intercept_only)
+        lin_ps = ((d - ps)[:, None] * x) @ hess_inv
+        odds = ps / (1.0 - ps)
+        w_c1, w_c0 = odds * c1, odds * c0
+
+    if method == "reg":
+        # treated change in means minus the comparison regressions' predicted change for the treated
+        eta_t1, inf_t1 = hajek(t1, y)
+        eta_t0, inf_t0 = hajek(t0, y)
+        eta_c, inf_c = hajek(d, mu_c1 - mu_c0)
+        inf_c = inf_c + (lin_c1 - lin_c0) @ mean_x(d)
+        return TwoByTwo(att=float(eta_t1 - eta_t0 - eta_c), inf=inf_t1 - inf_t0 - inf_c)
+
+    if method == "ipw":
+        eta_t1, inf_t1 = hajek(t1, y)
+        eta_t0, inf_t0 = hajek(t0, y)
+        eta_c1, inf_c1 = hajek(w_c1, y)
+        eta_c0, inf_c0 = hajek(w_c0, y)
+        # d(odds)/d(gamma) = odds * x: the estimation effect of the propensity score
+        m_ps = _ps_derivative(w_c1, y - eta_c1, x) - _ps_derivative(w_c0, y - eta_c0, x)
+        inf_c = inf_c1 - inf_c0 + lin_ps @ m_ps
+        return TwoByTwo(att=float((eta_t1 - eta_t0) - (eta_c1 - eta_c0)), inf=inf_t1 - inf_t0 - inf_c)
+
+    # dr: residuals from the comparison regression of the observation's own period
+    mu_t1, lin_t1 = _ols_on_subset(y, t1, x, intercept_only, "treated, later period")
+    mu_t0, lin_t0 = _ols_on_subset(y, t0, x, intercept_only, "treated, base period")
+    resid = y - (post * mu_c1 + (1.0 - post) * mu_c0)
+    eta_t1, inf_t1 = hajek(t1, resid)
+    eta_t0, inf_t0 = hajek(t0, resid)
+    eta_c1, inf_c1 = hajek(w_c1, resid)
+    eta_c0, inf_c0 = hajek(w_c0, resid)
+    # local-efficiency terms: the treated regressions' predicted change, over all treated vs by period
+    eta_d1, inf_d1 = hajek(d, mu_t1 - mu_c1)
+    eta_e1, inf_e1 = hajek(t1, mu_t1 - mu_c1)
+    eta_d0, inf_d0 = hajek(d, mu_t0 - mu_c0)
+    eta_e0, inf_e0 = hajek(t0, mu_t0 - mu_c0)
+    att = (eta_t1 - eta_t0) - (eta_c1 - eta_c0) + (eta_d1 - eta_e1) - (eta_d0 - eta_e0)
+
+    inf_treat = inf_t1 - inf_t0 - lin_c1 @ mean_x(t1) + lin_c0 @ mean_x(t0)
+    m_ps = _ps_derivative(w_c1, resid - eta_c1, x) - _ps_derivative(w_c0, resid - eta_c0, x)
+    inf_cont = inf_c1 - inf_c0 + lin_ps @ m_ps - lin_c1 @ mean_x(w_c1) + lin_c0 @ mean_x(w_c0)
+    inf_eff = (inf_d1 - inf_e1) - (inf_d0 - inf_e0)
+    inf_or = (lin_t1 - lin_c1) @ (mean_x(d) - mean_x(t1)) - (lin_t0 - lin_c0) @ (mean_x(d) - mean_x(t0))
+    return TwoByTwo(att=float(att), inf=inf_treat - inf_cont + inf_eff + inf_or)
+
+
+def _ps_derivative(w, centred, x):
+    """d/d(gamma) of E[w r] / E[w] when w = odds(x'gamma) * indicator: E[w (r - eta) x] / E[w]."""
+    return np.mean((w * centred)[:, None] * x, axis=0) / np.mean(w)
+
+
+def _ols_on_subset(y, s, x, intercept_only, label):
+    """OLS of ``y`` on ``x`` among observations with ``s`` = 1.
+
+    Returns the fitted values for every observation and the asymptotic linear representation of the
+    coefficients, (n, k): row i = s_i e_i x_i' (E_n[s x x'])^{-1}, so that beta_hat - beta ~= mean of rows.
+    """
+    n = s.shape[0]
+    sel = s > 0
+    n_sel = int(sel.sum())
+    if intercept_only:
+        mu = y[sel].mean()
+        return np.full(n, mu), (s * (y - mu) * (n / n_sel))[:, None]
+    xs = x[sel]
+    k = x.shape[1]
+    if n_sel <= k or np.linalg.matrix_rank(xs) < k:
+        raise CellError(
+            f"outcome regression ({label}) needs more observations than covariates and no "
+            f"collinearity ({n_sel} observations, {k - 1} covariates)"
+        )
+    beta = np.asarray(sm.OLS(y[sel], xs).fit().params, dtype=float)
+    fitted = x @ beta
+    xpx_inv = np.linalg.inv(xs.T @ xs / n)
+    return fitted, ((s * (y - fitted))[:, None] * x) @ xpx_inv
 
 
 def _ols_on_controls(dy, d, x, intercept_only):

@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from analysis.report import HEADLINE_ESTIMATORS, headline_sentence
 from sandbox.ground_truth import write_ground_truth
 from sandbox.organisation import Organisation
 
@@ -66,18 +67,14 @@ def summary_lines(warehouse: Path, report: Path) -> list[str]:
             "select (select count(*) from marts.fct_pull_requests where merged_at is not null),"
             " (select coalesce(sum(cost_usd), 0) from marts.fct_ai_usage_daily)"
         ).fetchone()
-        headline = con.execute(
-            "select effect_pct, effect_pct_ci_low, effect_pct_ci_high from analysis.impact_estimates"
-            " where outcome = 'review_hours' order by estimator limit 1"
-        ).fetchone()
+        estimates = con.execute("select * from analysis.impact_estimates where outcome = 'review_hours'").df()
     lines = [
         f"{developers} developers, {adopters} adopted Claude Code; {merged:,} merged PRs; AI spend ${spend:,.0f}",
     ]
-    if headline:
-        effect, low, high = headline
-        direction = "cut" if effect < 0 else "raised"
-        lines.append(
-            f"AI adoption {direction} PR review time by {abs(effect):.0f}% (95% CI {low:+.0f}% to {high:+.0f}%)"
-        )
+    if not estimates.empty:
+        # The same estimate and words the report leads with.
+        preferred = {name: rank for rank, name in enumerate(HEADLINE_ESTIMATORS)}
+        best = min(estimates.to_dict("records"), key=lambda r: preferred.get(r["estimator"], len(preferred)))
+        lines.append(f"{headline_sentence(best)} [{best['estimator']}]")
     lines.append(f"warehouse: {warehouse}   report: {report}")
     return lines

@@ -83,8 +83,58 @@ class OrganisationConfig:
         return out
 
 
+#: Product areas that name the teams of the larger presets (numbered "-2", "-3"... once used up).
+#: "data" is among them on purpose: only data teams use the notebook edit tool.
+AREAS = (
+    "platform", "payments", "mobile", "data", "search", "growth", "identity", "billing", "checkout",
+    "notifications", "messaging", "analytics", "infra", "security", "ml", "recommendations", "catalog",
+    "pricing", "fraud", "onboarding", "support", "observability", "storage", "networking", "gateway",
+    "devtools", "release", "web", "design-system", "ios", "android", "ledger", "risk", "compliance",
+    "partners", "integrations", "localization", "media", "maps", "logistics", "inventory", "orders",
+    "shipping", "reporting", "experimentation", "ads", "accounts", "sync", "streaming", "ci",
+)
+#: Team sizes cycle through these (mean 8): real teams are not all the same size.
+TEAM_SIZE_CYCLE = (8, 6, 10, 7, 9, 5, 11, 8)
+REPO_KINDS = ("service", "api", "web", "worker", "infra", "lib")
+
+
+def scaled_config(developers: int, weeks: int, start_date: dt.date, repos_per_team: int = 2) -> OrganisationConfig:
+    """An organisation of about `developers` people with the small preset's behaviour per person.
+
+    Why a function rather than literal tuples: a thousand-person organisation needs ~125 teams and
+    ~250 repositories, and the per-developer knobs (PR rate, review times, adoption share, deploys
+    per repository) are what keep it as realistic as `small`. Sizes are trimmed so the head count
+    is exactly `developers`; adoption is staggered over the middle of the calendar as in `small`.
+    """
+    sizes: list[int] = []
+    while sum(sizes) < developers:
+        sizes.append(min(TEAM_SIZE_CYCLE[len(sizes) % len(TEAM_SIZE_CYCLE)], developers - sum(sizes)))
+    if len(sizes) > 1 and sizes[-1] < 3:  # no team of one or two: fold the remainder into the previous
+        remainder = sizes.pop()
+        sizes[-1] += remainder
+    teams = tuple(
+        AREAS[i % len(AREAS)] if i < len(AREAS) else f"{AREAS[i % len(AREAS)]}-{i // len(AREAS) + 1}"
+        for i in range(len(sizes))
+    )
+    repositories = tuple(
+        (team, f"{team}-{REPO_KINDS[(i + k) % len(REPO_KINDS)]}") for i, team in enumerate(teams) for k in range(repos_per_team)
+    )
+    return OrganisationConfig(
+        teams=teams,
+        team_sizes=tuple(sizes),
+        repositories=repositories,
+        start_date=start_date,
+        weeks=weeks,
+        adoption_first_week=round(weeks * 6 / 26),
+        adoption_last_week=round(weeks * 18 / 26),
+    )
+
+
 PRESETS: dict[str, OrganisationConfig] = {
     "small": OrganisationConfig(),
+    # 12 months ending where `small` ends (2026-07-05), so every preset is observed at the same horizon.
+    "medium": scaled_config(1_000, 52, dt.date(2025, 7, 7)),
+    "large": scaled_config(10_000, 52, dt.date(2025, 7, 7)),
 }
 
 

@@ -38,7 +38,8 @@ def build_teams(config: OrganisationConfig) -> list[Team]:
 def build_repositories(config: OrganisationConfig) -> list[Repository]:
     repos = []
     for index, (team, name) in enumerate(config.repositories):
-        created = dt.datetime(2023, 3, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=41 * index)
+        # Spread over ~2 years before any preset's calendar (the modulo only matters past 19 repositories).
+        created = dt.datetime(2023, 3, 1, tzinfo=dt.timezone.utc) + dt.timedelta(days=(41 * index) % 800)
         repos.append(
             Repository(
                 repo_id=700_000 + index + 1,
@@ -52,11 +53,28 @@ def build_repositories(config: OrganisationConfig) -> list[Repository]:
     return repos
 
 
+def _names(stream: Stream, total: int) -> list[tuple[str, str, str]]:
+    """(first, last, suffix) per developer; logins `first-last[suffix]` are unique.
+
+    Up to 40 people (the small preset) every first and last name is distinct, as before. Larger
+    organisations draw pairs with repetition, like a real company's namesakes, and number the
+    repeats ("-2", "-3") the way people pick a free GitHub login.
+    """
+    if total <= min(len(FIRST_NAMES), len(LAST_NAMES)):
+        return [(f, l, "") for f, l in zip(stream.sample(FIRST_NAMES, total), stream.sample(LAST_NAMES, total))]
+    seen: dict[tuple[str, str], int] = {}
+    names = []
+    for _ in range(total):
+        pair = (stream.choice(FIRST_NAMES), stream.choice(LAST_NAMES))
+        seen[pair] = seen.get(pair, 0) + 1
+        names.append((*pair, "" if seen[pair] == 1 else str(seen[pair])))
+    return names
+
+
 def build_developers(config: OrganisationConfig, seed: int) -> list[Developer]:
     stream = Stream(seed, "people")
     total = sum(config.team_sizes)
-    firsts = stream.sample(FIRST_NAMES, total)
-    lasts = stream.sample(LAST_NAMES, total)
+    names = _names(stream, total)
     levels = [name for name, _ in config.seniority_mix]
     level_weights = [weight for _, weight in config.seniority_mix]
     shifts = dict(config.review_seniority_shift)
@@ -65,18 +83,18 @@ def build_developers(config: OrganisationConfig, seed: int) -> list[Developer]:
     index = 0
     for team, size in zip(config.teams, config.team_sizes):
         for position in range(size):
-            first, last = firsts[index], lasts[index]
+            first, last, suffix = names[index]
             seniority = "senior" if position == 0 else stream.weighted(levels, level_weights)
             drafts.append(
                 dict(
-                    login=f"{first}-{last}",
+                    login=f"{first}-{last}" + (f"-{suffix}" if suffix else ""),
                     user_id=5_000 + index + 1,
-                    email=f"{first}.{last}@{config.email_domain}",
+                    email=f"{first}.{last}{suffix}@{config.email_domain}",
                     display_name=f"{first.title()} {last.title()}",
                     team_id=team,
                     seniority=seniority,
                     role="tech_lead" if position == 0 else "engineer",
-                    jira_account_id=None if stream.chance(0.1) else "712020:" + stable_sha(seed, first, last)[:24],
+                    jira_account_id=None if stream.chance(0.1) else "712020:" + stable_sha(seed, first, last, *([suffix] if suffix else []))[:24],
                     busyness=stream.lognormal(1.0, config.busyness_sigma),
                     review_shift=shifts[seniority] + stream.normal(0.0, 0.1),
                     terminal_type=stream.choice(TERMINALS),

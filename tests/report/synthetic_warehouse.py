@@ -4,11 +4,17 @@ Developers open pull requests every week; review hours are log-normal with a dev
 calendar-week effect and, after the developer adopts AI, a multiplicative change of
 ``REVIEW_EFFECT`` (exp(-0.2) - 1 = -18%). The panel is aggregated from the PR rows exactly as the mart
 defines it, so the report's organisation-wide figures and the estimates rest on the same records.
-Hostile strings are planted in a team name, a developer name and a PR title.
+Hostile strings (a script element, and an attribute break-out with an ``onerror`` image) are planted
+in team names, developer names and PR titles. Besides five big teams there are small ones, by default
+a team of four with a name found nowhere else (``QUARTET``) and a team of two: the report must never
+show them on their own. Deployments are shaped like ``marts.fct_deployments``: failed attempts have a
+final status ``failure``, ``is_failure`` set and no ``deployed_at``; there is no incident table unless
+a test adds one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +24,11 @@ import pandas as pd
 
 REVIEW_EFFECT = -0.2  # log points
 HOSTILE = "<script>alert(1)</script>"
-TEAM_NAMES = ["Payments", "Search & Discovery", HOSTILE, "Platform", "Mobile"]
+HOSTILE_ATTR = '"><img src=x onerror=alert(1)>'
+HOSTILE_STRINGS = (HOSTILE, HOSTILE_ATTR)
+QUARTET = "Zanzibar Quartet"  # a team of 4 people: below the minimum size of 5
+TEAM_NAMES = ["Payments", "Search & Discovery", HOSTILE, "Platform", HOSTILE_ATTR]
+SMALL_TEAMS = ((QUARTET, 4), ("Tiny B", 2))
 START = date(2025, 3, 3)  # a Monday
 
 
@@ -30,27 +40,32 @@ def build_warehouse(
     adopter_share: float = 0.55,
     review_effect: float = REVIEW_EFFECT,
     seed: int = 7,
+    small_teams: Sequence[tuple[str, int]] = SMALL_TEAMS,
 ) -> Path:
     rng = np.random.default_rng(seed)
     weeks = [START + timedelta(weeks=w) for w in range(n_weeks)]
 
-    # teams: four big ones and two tiny ones (below the minimum size of 5)
+    # teams: five big ones (~30 people each) and the small ones (the first developers, in order)
+    names = TEAM_NAMES + [name for name, _ in small_teams]
     teams = pd.DataFrame(
         {
-            "team_id": [f"t{i}" for i in range(len(TEAM_NAMES) + 2)],
-            "team_name": TEAM_NAMES + ["Tiny A", "Tiny B"],
-            "parent_team_id": [None] * (len(TEAM_NAMES) + 2),
+            "team_id": [f"t{i}" for i in range(len(names))],
+            "team_name": names,
+            "parent_team_id": [None] * len(names),
         }
     )
-    team_of = np.where(
-        np.arange(n_developers) < 3, "t5", np.where(np.arange(n_developers) < 5, "t6", [f"t{i % 5}" for i in range(n_developers)])
-    )
+    team_of = [f"t{i % len(TEAM_NAMES)}" for i in range(n_developers)]
+    first = 0
+    for k, (_, size) in enumerate(small_teams):
+        for i in range(first, first + size):
+            team_of[i] = f"t{len(TEAM_NAMES) + k}"
+        first += size
     adopts = rng.random(n_developers) < adopter_share
     adoption_week = np.where(adopts, rng.integers(6, n_weeks - 6, n_developers), -1)
     developers = pd.DataFrame(
         {
             "developer_id": [f"d{i:04d}" for i in range(n_developers)],
-            "display_name": [HOSTILE if i == 0 else f"Developer {i}" for i in range(n_developers)],
+            "display_name": [HOSTILE_STRINGS[i] if i < 2 else f"Developer {i}" for i in range(n_developers)],
             "team_id": team_of,
             "github_login": [f"dev{i}" for i in range(n_developers)],
             "email": [f"dev{i}@example.com" for i in range(n_developers)],
@@ -79,7 +94,7 @@ def build_warehouse(
                         "source_id": str(number),
                         "repository_id": f"r{d % 7}",
                         "number": number,
-                        "title": HOSTILE if number == 1 else f"Change {number}",
+                        "title": HOSTILE_STRINGS[number - 1] if number <= 2 else f"Change {number}",
                         "author_developer_id": developers.developer_id[d],
                         "created_at": merged - timedelta(hours=review + 2.0),
                         "first_review_at": merged - timedelta(hours=review),
@@ -142,15 +157,18 @@ def build_warehouse(
     for w, week in enumerate(weeks):
         for k in range(int(rng.integers(8, 14))):
             status = "success" if rng.random() < 0.92 else "failure"
+            created = datetime.combine(week, datetime.min.time()) + timedelta(hours=float(rng.uniform(0, 120)))
             deployments.append(
                 {
                     "deployment_id": f"dep{w}_{k}",
                     "repository_id": f"r{k % 7}",
                     "environment": "production",
                     "is_production": True,
-                    "deployed_at": datetime.combine(week, datetime.min.time()) + timedelta(hours=float(rng.uniform(0, 120))),
+                    "created_at": created,
+                    "deployed_at": created + timedelta(minutes=5) if status == "success" else None,
                     "status": status,
-                    "is_failure": bool(status == "success" and rng.random() < 0.1),
+                    "is_successful": status == "success",
+                    "is_failure": status == "failure",
                 }
             )
     deployments = pd.DataFrame(deployments)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html as htmllib
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -10,9 +12,18 @@ import duckdb
 import pytest
 
 from analysis.estimates import run_impact_analysis
-from analysis.report import ReportDataError, confidence_label, headline_sentence, render_report
+from analysis.report import (
+    CFR_NOT_LINKED,
+    CFR_NOT_MEASURED,
+    PdfExportError,
+    ReportDataError,
+    confidence_label,
+    export_pdf,
+    headline_sentence,
+    render_report,
+)
 
-from synthetic_warehouse import HOSTILE, build_warehouse
+from synthetic_warehouse import HOSTILE, HOSTILE_ATTR, HOSTILE_STRINGS, QUARTET, TEAM_NAMES, build_warehouse
 
 
 def estimates_row(path: Path, outcome: str) -> dict:
@@ -89,17 +100,179 @@ def test_report_is_self_contained(html):
     assert "@media print" in html
 
 
+class _Elements(HTMLParser):
+    """Every start tag (with attributes) and all text of a document, as a browser's parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html: str) -> _Elements:
+    parser = _Elements()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def table_rows(html: str, heading: str) -> list[list[str]]:
+    """Cells (text, unescaped) of the body rows of the first table after ``heading``."""
+    start = html.index(heading)
+    body = html[html.index("<tbody>", start) : html.index("</tbody>", start)]
+    return [
+        [htmllib.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
+    ]
+
+
 def test_warehouse_strings_are_escaped(html):
-    assert HOSTILE not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the team name, shown as text
+    """Team names, developer names and PR titles with markup reach the page only as text.
+
+    A script element and an attribute break-out (``"><img onerror>``) are planted in all three; a
+    browser-grade parse of the report must find no element they would create, and every occurrence
+    of their telltale parts must be inside the escaped form.
+    """
+    for hostile in HOSTILE_STRINGS:
+        assert hostile not in html
+    escaped_script = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    escaped_img = "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    assert escaped_script in html and escaped_img in html  # the two team names, shown as text
+    assert html.count("alert(1)") == html.count(escaped_script) + html.count(escaped_img)
+    assert html.count("onerror") == html.count(escaped_img)
+    doc = parse(html)
+    tags = [t for t, _ in doc.tags]
+    assert "script" not in tags and "img" not in tags
+    assert not any(k.startswith("on") for _, attrs in doc.tags for k in attrs)
+    teams = [row[0] for row in table_rows(html, "Adoption by team")]
+    assert HOSTILE in teams and HOSTILE_ATTR in teams  # readable as the names they are
     assert "Search &amp; Discovery" in html
 
 
-def test_individuals_are_not_named_and_small_teams_are_combined(html):
+def test_individuals_are_not_named_and_small_teams_are_combined(warehouse, html):
+    """The team of four (and the team of two) are only in the combined row, never by name or alone."""
     assert "Developer 1" not in html
     assert "dev1@example.com" not in html
-    assert "Tiny A" not in html and "Tiny B" not in html
-    assert "2 smaller teams combined" in html
+    assert QUARTET not in html and "Zanzibar" not in html and "Tiny B" not in html
+    rows = table_rows(html, "Adoption by team")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        sizes = dict(
+            con.execute(
+                "select t.team_name, count(distinct p.developer_id) from marts.mart_ai_impact_panel p "
+                "join marts.dim_team t using (team_id) group by 1"
+            ).fetchall()
+        )
+    assert sizes[QUARTET] == 4 and sizes["Tiny B"] == 2
+    assert sorted(r[0] for r in rows[:-1]) == sorted(TEAM_NAMES)
+    assert all(int(r[1]) == sizes[r[0]] >= 5 for r in rows[:-1])
+    assert rows[-1][0] == "2 smaller teams combined (under 5 people each)"
+    assert rows[-1][1] == "6"  # 4 + 2 people, never 4 on its own
+    assert not any(r[1] == "4" for r in rows)
+
+
+def test_one_small_team_is_never_a_row_of_its_own(edited_warehouse, tmp_path):
+    """With the team of two moved into a big team, the team of four is the only small team left.
+
+    A "1 smaller team combined" row would be that team under another name, and listing every other
+    team would give its numbers by subtraction from the totals; the smallest big team is folded in.
+    """
+    path = edited_warehouse("update marts.mart_ai_impact_panel set team_id = 't0' where team_id = 't6'")
+    with duckdb.connect(str(path), read_only=True) as con:
+        sizes = con.execute(
+            "select t.team_name, count(distinct p.developer_id) as n from marts.mart_ai_impact_panel p "
+            "join marts.dim_team t using (team_id) group by 1 order by n, 1"
+        ).fetchall()
+    assert sizes[0] == (QUARTET, 4) and sizes[1][1] >= 5
+    smallest_big, n_smallest = sizes[1]
+    html = render_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert QUARTET not in html
+    rows = table_rows(html, "Adoption by team")
+    shown = [r[0] for r in rows[:-1]]
+    assert smallest_big not in shown and len(shown) == len(sizes) - 2
+    assert rows[-1][0].startswith("2 teams combined: the 1 under 5 people with the smallest larger team")
+    assert int(rows[-1][1]) == 4 + n_smallest
+
+
+def snapshot_rows(html: str) -> dict[str, list[str]]:
+    return {r[0]: r[1:] for r in table_rows(html, "Delivery snapshot")}
+
+
+def test_change_failure_rate_needs_an_incident_source(warehouse, html):
+    """No incident table: no CFR number (0% would claim nothing failed), a plain note, failed attempts apart."""
+    rows = snapshot_rows(html)
+    assert "Change failure rate" not in rows
+    assert CFR_NOT_MEASURED in html
+    assert "PagerDuty, or GitHub or Jira issues marked as incidents" in CFR_NOT_MEASURED
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        failed, successful = con.execute(
+            "select count(*) filter (where status = 'failure'), count(*) filter (where status = 'success') "
+            "from marts.fct_deployments"
+        ).fetchone()
+    assert failed > 0
+    assert rows["Failed deployment attempts"] == ["per week", rows["Failed deployment attempts"][1], rows["Failed deployment attempts"][2], f"{failed / 36:.1f}"]
+    assert rows["Production deployments"][-1] == f"{successful / 36:.1f}"  # failed attempts are not deployments
+
+
+def test_change_failure_rate_from_incidents(edited_warehouse, tmp_path):
+    """With marts.fct_incidents, CFR = successful deployments that caused an incident / all successful ones."""
+    path = edited_warehouse(
+        """
+        create table marts.fct_incidents as
+        select 'inc' || row_number() over () as incident_id, 'pagerduty' as source,
+               deployed_at + interval 2 hour as created_at, deployed_at + interval 8 hour as resolved_at,
+               6.0 + row_number() over () as restore_hours, deployment_id as caused_by_deployment_id
+        from (select * from marts.fct_deployments where status = 'success' order by deployment_id limit 9)
+        """,
+        # an incident linked to nothing, and one pointing at a failed attempt: neither is a change failure
+        """
+        insert into marts.fct_incidents
+        select 'inc-x', 'pagerduty', timestamp '2025-05-01 10:00', timestamp '2025-05-01 11:00', 1.0, null
+        union all
+        select 'inc-y', 'pagerduty', created_at, created_at + interval 1 hour, 1.0, deployment_id
+        from (select * from marts.fct_deployments where status = 'failure' order by deployment_id limit 1)
+        """,
+    )
+    with duckdb.connect(str(path), read_only=True) as con:
+        successful = con.execute("select count(*) from marts.fct_deployments where status = 'success'").fetchone()[0]
+        mttr = con.execute("select median(restore_hours) from marts.fct_incidents").fetchone()[0]
+    html = render_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
+    rows = snapshot_rows(html)
+    assert rows["Change failure rate"][0] == "% of deployments (failed of all)"
+    assert rows["Change failure rate"][-1] == f"{100.0 * 9 / successful:.1f} (9 of {successful})"
+    assert rows["Median time to restore"][-1] == f"{mttr:.1f}"
+    assert CFR_NOT_MEASURED not in html and CFR_NOT_LINKED not in html
+
+
+def test_incidents_without_deployment_links_give_no_rate(edited_warehouse, tmp_path):
+    path = edited_warehouse(
+        "create table marts.fct_incidents as select 'inc1' as incident_id, timestamp '2025-05-01 10:00' as created_at, "
+        "timestamp '2025-05-01 12:30' as resolved_at"
+    )
+    html = render_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
+    rows = snapshot_rows(html)
+    assert "Change failure rate" not in rows
+    assert CFR_NOT_LINKED in html
+    assert rows["Median time to restore"][-1] == "2.5"
+
+
+def test_pdf_without_chromium_says_what_to_do(warehouse, tmp_path, monkeypatch):
+    """No Chromium on PATH: a clear error naming the install and the browser's Print dialog, no PDF file."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.delenv("IMPACT_CHROMIUM", raising=False)
+    out = render_report(warehouse, tmp_path / "r.html")
+    with pytest.raises(PdfExportError, match=r"apt-get install chromium.*Print dialog") as err:
+        export_pdf(out, tmp_path / "r.pdf")
+    assert "render the report first" not in str(err.value)
+    assert not (tmp_path / "r.pdf").exists() and not list(tmp_path.glob("*.pdf"))
+    with pytest.raises(PdfExportError):
+        render_report(warehouse, tmp_path / "again.html", pdf=True)
+    assert (tmp_path / "again.html").exists()  # the HTML is written before printing is tried
 
 
 def test_caveats_and_methods(warehouse, html):
