@@ -22,6 +22,8 @@ from tests.conftest import read_truth
 
 pytestmark = pytest.mark.e2e
 IMPACT = Path(sys.executable).with_name("impact")
+# A distinctive secret, so that any copy of it in what the pipeline writes can be found.
+SANDBOX_SECRET = "sbx-secret-7f3a9c1e5d"
 STAGES = ["coding_hours", "pickup_hours", "review_hours", "deploy_hours", "cycle_hours", "lead_time_hours"]
 
 
@@ -37,7 +39,7 @@ def _impact(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subproc
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     workdir = tmp_path_factory.mktemp("demo")
-    return workdir, _impact("demo", cwd=workdir)
+    return workdir, _impact("demo", cwd=workdir, env={"IMPACT_SANDBOX_TOKEN": SANDBOX_SECRET})
 
 
 @pytest.fixture
@@ -65,6 +67,17 @@ def test_demo_prints_summary_and_writes_report(demo) -> None:
     assert report.exists()
     assert "developers" in result.stdout and str(report) in result.stdout
     assert "PR review time" in result.stdout
+
+
+def test_the_secret_appears_nowhere_the_pipeline_writes(demo) -> None:
+    workdir, result = demo
+    assert SANDBOX_SECRET not in result.stdout + result.stderr
+    scanned = 0
+    for path in workdir.rglob("*"):
+        if path.is_file():
+            scanned += 1
+            assert SANDBOX_SECRET.encode() not in path.read_bytes(), f"the token leaked into {path}"
+    assert scanned > 50  # raw batches, warehouse, report, config, Dagster run storage and logs
 
 
 def test_pull_request_stages_equal_ground_truth_exactly(warehouse, truth: Path) -> None:
