@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -44,6 +44,23 @@ class PullRequestBatch:
     reviews: list[GithubReview] = field(default_factory=list)
     commits: list[GithubPullRequestCommit] = field(default_factory=list)
     newest_updated_at: dt.datetime | None = None
+
+
+#: A deployment may still change (a status arrives late) for this long after it was created.
+SETTLE_WINDOW = dt.timedelta(days=2)
+SETTLED_STATES = frozenset({"success", "failure", "error"})
+
+
+@dataclass(frozen=True)
+class KnownDeployment:
+    """What an earlier run landed about a deployment: enough to skip or pair it without re-reading."""
+
+    id: int
+    sha: str
+    environment: str
+    succeeded_at: dt.datetime | None
+    settled: bool
+    created_at: dt.datetime = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
 
 
 @dataclass
@@ -207,14 +224,33 @@ class GithubConnector:
 
     # --- deployments --------------------------------------------------------------------------------
 
-    def deployments(self, full_name: str, *, production_environments: Iterable[str]) -> DeploymentBatch:
-        """Every deployment with its statuses, and the commits each successful production one shipped."""
+    def deployments(
+        self,
+        full_name: str,
+        *,
+        production_environments: Iterable[str],
+        known: Mapping[int, KnownDeployment] | None = None,
+        settle_window: dt.timedelta = SETTLE_WINDOW,
+    ) -> DeploymentBatch:
+        """New and unsettled deployments with their statuses, and what each new success shipped.
+
+        `known` holds what earlier runs landed. A deployment whose final status was already landed
+        is not read again, and the newest-first list is paged only down to `settle_window` before
+        the oldest deployment that might still change, so a quiet day costs one or two requests.
+        """
         repo = self._repo(full_name)
+        known = known or {}
         batch = DeploymentBatch(repository=full_name)
         production = {e.lower() for e in production_environments}
+        horizon = _listing_horizon(known, settle_window)
 
         def read() -> None:
             for deployment in repo.get_deployments():
+                if horizon is not None and deployment.created_at < horizon:
+                    break
+                previous = known.get(deployment.id)
+                if previous is not None and previous.settled:
+                    continue
                 batch.deployments.append(
                     GithubDeployment(
                         id=deployment.id,
@@ -237,31 +273,46 @@ class GithubConnector:
                             created_at=status.created_at,
                         )
                     )
-            batch.commits.extend(self._shipped_commits(repo, full_name, batch, production))
+            batch.commits.extend(self._shipped_commits(repo, full_name, batch, production, known))
 
         self._call(f"deployments of {full_name}", read)
         return batch
 
     def _shipped_commits(
-        self, repo: Repository, full_name: str, batch: DeploymentBatch, production: set[str]
+        self,
+        repo: Repository,
+        full_name: str,
+        batch: DeploymentBatch,
+        production: set[str],
+        known: Mapping[int, KnownDeployment],
     ) -> Iterator[GithubDeploymentCommit]:
-        """Commits between consecutive successful deployments of each production environment."""
-        succeeded_at: dict[int, dt.datetime] = {}
-        for status in batch.statuses:
-            if status.state == "success":
-                previous = succeeded_at.get(status.deployment_id)
-                succeeded_at[status.deployment_id] = min(previous, status.created_at) if previous else status.created_at
-        by_environment: dict[str, list[GithubDeployment]] = {}
+        """Commits between consecutive successful deployments of each production environment.
+
+        Only pairs whose later deployment succeeded in this batch are compared: earlier pairs were
+        compared by the run that first saw their success.
+        """
+        successes = {d.id: d for d in known.values() if d.succeeded_at is not None}
+        newly_succeeded: set[int] = set()
         for deployment in batch.deployments:
-            if deployment.environment.lower() in production and deployment.id in succeeded_at:
-                by_environment.setdefault(deployment.environment, []).append(deployment)
-        for environment, successful in by_environment.items():
-            successful.sort(key=lambda d: (succeeded_at[d.id], d.id))
-            for previous, current in zip(successful, successful[1:]):
-                if previous.sha == current.sha:
+            succeeded_at = min(
+                (s.created_at for s in batch.statuses if s.deployment_id == deployment.id and s.state == "success"),
+                default=None,
+            )
+            if succeeded_at is not None and deployment.id not in successes:
+                successes[deployment.id] = KnownDeployment(
+                    deployment.id, deployment.sha, deployment.environment, succeeded_at, settled=True
+                )
+                newly_succeeded.add(deployment.id)
+        by_environment: dict[str, list[KnownDeployment]] = {}
+        for success in successes.values():
+            if success.environment.lower() in production:
+                by_environment.setdefault(success.environment, []).append(success)
+        for environment, ordered in by_environment.items():
+            ordered.sort(key=lambda d: (d.succeeded_at, d.id))
+            for previous, current in zip(ordered, ordered[1:]):
+                if current.id not in newly_succeeded or previous.sha == current.sha:
                     continue
-                comparison = repo.compare(previous.sha, current.sha)
-                for commit in comparison.commits:
+                for commit in repo.compare(previous.sha, current.sha).commits:
                     yield GithubDeploymentCommit(
                         deployment_id=current.id,
                         repository=full_name,
@@ -269,3 +320,12 @@ class GithubConnector:
                         previous_deployment_id=previous.id,
                         sha=commit.sha,
                     )
+
+
+def _listing_horizon(known: Mapping[int, KnownDeployment], settle_window: dt.timedelta) -> dt.datetime | None:
+    """How far back the newest-first deployment list must be read; None reads it all."""
+    if not known:
+        return None
+    unsettled = [d.created_at for d in known.values() if not d.settled]
+    oldest_open = min(unsettled) if unsettled else max(d.created_at for d in known.values())
+    return oldest_open - settle_window

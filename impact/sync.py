@@ -14,7 +14,9 @@ from collections import Counter
 from collections.abc import Iterable
 
 from connectors.claude_code import ClaudeCodeAnalyticsClient
-from connectors.github import GithubConnector
+import duckdb
+
+from connectors.github import SETTLED_STATES, GithubConnector, KnownDeployment
 from connectors.team_mapping import read_team_mapping
 from impact.config import ImpactConfig
 from impact.landing import land_batch
@@ -75,7 +77,9 @@ def sync_github(config: ImpactConfig, *, full_refresh: bool = False, logger: log
         if pulls.newest_updated_at is not None:
             state.save(cursor_key, pulls.newest_updated_at.isoformat())
         deployments = connector.deployments(
-            repository, production_environments=settings.production_environments
+            repository,
+            production_environments=settings.production_environments,
+            known=None if full_refresh else known_deployments(config, repository),
         )
         summary.land(config, "github/deployments", deployments.deployments, now)
         summary.land(config, "github/deployment_statuses", deployments.statuses, now)
@@ -87,6 +91,40 @@ def sync_github(config: ImpactConfig, *, full_refresh: bool = False, logger: log
         )
     summary.cursors = {k: v for k, v in state.as_dict().items() if k.startswith("github:")}
     return summary
+
+
+def known_deployments(config: ImpactConfig, repository: str) -> dict[int, KnownDeployment]:
+    """What earlier runs landed about a repository's deployments, read back from the landing."""
+    folders = [config.raw_dir / "github" / name for name in ("deployments", "deployment_statuses")]
+    if not all(any(folder.glob("*.parquet")) for folder in folders):
+        return {}
+    settled = ", ".join(f"'{state}'" for state in sorted(SETTLED_STATES))
+    rows = duckdb.execute(
+        f"""
+        with deployments as (
+            select distinct id, sha, environment, created_at
+            from read_parquet('{folders[0]}/*.parquet') where repository = $repository
+        ),
+        statuses as (
+            select deployment_id,
+                   min(created_at) filter (where state = 'success') as succeeded_at,
+                   bool_or(state in ({settled})) as settled
+            from read_parquet('{folders[1]}/*.parquet') where repository = $repository
+            group by deployment_id
+        )
+        select d.id, d.sha, d.environment, d.created_at, s.succeeded_at, coalesce(s.settled, false)
+        from deployments d left join statuses s on s.deployment_id = d.id
+        """,
+        {"repository": repository},
+    ).fetchall()
+    utc = dt.timezone.utc
+    return {
+        row[0]: KnownDeployment(
+            id=row[0], sha=row[1], environment=row[2], created_at=row[3].replace(tzinfo=utc),
+            succeeded_at=row[4].replace(tzinfo=utc) if row[4] else None, settled=bool(row[5]),
+        )
+        for row in rows
+    }
 
 
 def sync_claude_code(

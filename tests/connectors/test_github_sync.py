@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connectors.github import GithubConnector
+from connectors.github import SETTLED_STATES, GithubConnector, KnownDeployment
 from connectors.http import SourceError
 from impact.config import ImpactConfig, parse_config
 from impact.sync import sync_github
@@ -105,3 +105,27 @@ def test_url_that_is_not_the_api_is_a_clear_error(sandbox: SandboxServer) -> Non
     connector = GithubConnector(sandbox.url + "/not-the-api", TOKEN)
     with pytest.raises(SourceError, match="github: .*not found.*api/v3"):
         connector.repositories([], ["hoco"])
+
+
+def test_incremental_deployments_read_only_what_is_new(sandbox: SandboxServer, small_org: Organisation) -> None:
+    """An earlier run knew the deployments up to a cut-off; the next run completes the picture."""
+    repository = small_org.repositories[0]
+    connector = GithubConnector(sandbox.url, TOKEN)
+    connector.repositories([repository], [])
+    full = connector.deployments(repository, production_environments=["production"])
+    ordered = sorted(full.deployments, key=lambda d: d.created_at)
+    cut = ordered[len(ordered) * 3 // 4].created_at
+    success_at = {s.deployment_id: s.created_at for s in full.statuses if s.state == "success"}
+    settled = {s.deployment_id for s in full.statuses if s.state in SETTLED_STATES}
+    known = {
+        d.id: KnownDeployment(d.id, d.sha, d.environment, success_at.get(d.id), d.id in settled, d.created_at)
+        for d in ordered if d.created_at < cut
+    }
+    before = sandbox.request_counts.get("github.deployments.statuses", 0)
+    later = connector.deployments(repository, production_environments=["production"], known=known)
+    new_ids = {d.id for d in ordered if d.created_at >= cut}
+    assert {d.id for d in later.deployments} == new_ids
+    assert sandbox.request_counts["github.deployments.statuses"] - before == len(new_ids)
+    shipped_by_new = {(c.deployment_id, c.sha) for c in full.commits if c.deployment_id in new_ids}
+    assert {(c.deployment_id, c.sha) for c in later.commits} == shipped_by_new
+    assert shipped_by_new, "the cut must leave some shipped commits to compare"
