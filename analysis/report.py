@@ -4,7 +4,9 @@ Reads the ``analysis`` tables written by :func:`analysis.estimates.run_impact_an
 ``marts`` tables for context (period, population, spend, delivery), and writes a single HTML file with
 inline CSS and inline SVG charts: no script, no font or stylesheet download, nothing fetched when it is
 opened. Every string from the warehouse is escaped by Jinja2's autoescaping. Individuals are never
-named or ranked; teams smaller than ``min_team_size`` are shown only combined.
+named or ranked; teams smaller than ``min_team_size`` are shown only combined. The layout is
+responsive (wide tables scroll in their own box, charts scale to the width) and has a print
+stylesheet; :func:`export_pdf` prints it to PDF with headless Chromium where one is installed.
 """
 
 from __future__ import annotations
@@ -42,7 +44,11 @@ __all__ = [
 TEMPLATES = Path(__file__).parent / "templates"
 # estimators in order of preference for the headline (the first present is used)
 HEADLINE_ESTIMATORS = ("callaway_santanna", "cs_did", "att_gt", "twfe")
-EVENT_STUDY_ESTIMATOR_LABELS = {"twfe_event_study": "Two-way fixed effects"}
+EVENT_STUDY_ESTIMATOR_LABELS = {
+    "twfe_event_study": "Two-way fixed effects",
+    "twfe": "Two-way fixed effects",
+    "callaway_santanna": "Callaway & Sant'Anna",
+}
 SNAPSHOT_WEEKS = 4
 
 
@@ -621,6 +627,7 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
         "small_teams": small_teams,
         "min_team_size": min_team_size,
         "all_estimates": all_estimates,
+        "headline_estimators": sorted({f["estimator"] for f in findings}),
     }
 
 

@@ -97,9 +97,10 @@ def run(select: tuple[str, ...]) -> None:
 
 @main.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the HTML.")
-def report(output: Path | None) -> None:
+@click.option("--pdf", is_flag=True, help="Also print it to PDF beside the HTML (needs headless Chromium).")
+def report(output: Path | None, pdf: bool) -> None:
     """Render the report from the warehouse as it is (no extraction, no build)."""
-    from analysis.report import render_report
+    from analysis.report import PdfExportError, render_report
 
     try:
         config = load_config()
@@ -107,8 +108,13 @@ def report(output: Path | None) -> None:
         raise click.ClickException(str(error)) from None
     if not config.warehouse.exists():
         raise click.ClickException(f"no warehouse at {config.warehouse}: run `impact run` first")
-    path = render_report(config.warehouse, output or config.reports_dir / "impact_report.html")
+    try:
+        path = render_report(config.warehouse, output or config.reports_dir / "impact_report.html", pdf=pdf)
+    except PdfExportError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(str(path))
+    if pdf:
+        click.echo(str(path.with_suffix(".pdf")))
 
 
 @main.group()
