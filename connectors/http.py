@@ -13,7 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
+RETRYABLE_STATUSES = (429, 500, 502, 503, 504, 529)  # 529: Anthropic overloaded_error
 
 
 class SourceError(RuntimeError):

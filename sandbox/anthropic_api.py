@@ -54,7 +54,8 @@ def fault_response(fault: Fault) -> Response:
                 "anthropic-ratelimit-requests-reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
         )
-        return error(429, "rate_limit_error", "Rate limit exceeded: too many requests. Retry after the time in the retry-after header.", headers)
+        message = "Rate limit exceeded: too many requests. Retry after the time in the retry-after header."
+        return error(429, "rate_limit_error", message, headers)
     if fault.kind == "server_error":
         if fault.status == 529:
             return error(529, "overloaded_error", "Overloaded", headers)

@@ -117,7 +117,9 @@ def scaled_config(developers: int, weeks: int, start_date: dt.date, repos_per_te
         for i in range(len(sizes))
     )
     repositories = tuple(
-        (team, f"{team}-{REPO_KINDS[(i + k) % len(REPO_KINDS)]}") for i, team in enumerate(teams) for k in range(repos_per_team)
+        (team, f"{team}-{REPO_KINDS[(i + k) % len(REPO_KINDS)]}")
+        for i, team in enumerate(teams)
+        for k in range(repos_per_team)
     )
     return OrganisationConfig(
         teams=teams,

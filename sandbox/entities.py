@@ -11,14 +11,14 @@ import dataclasses
 import datetime as dt
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Team:
     team_id: str
     name: str
     parent_team_id: str | None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Developer:
     login: str
     user_id: int
@@ -34,7 +34,7 @@ class Developer:
     terminal_type: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Repository:
     repo_id: int
     name: str
@@ -44,7 +44,7 @@ class Repository:
     created_at: dt.datetime
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Commit:
     sha: str
     author_login: str
@@ -59,7 +59,7 @@ class Commit:
     committer_email: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Review:
     review_id: int
     reviewer_login: str
@@ -68,7 +68,7 @@ class Review:
     commit_id: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class PullRequest:
     pr_id: int
     repository: str
@@ -98,14 +98,14 @@ class PullRequest:
         return self.commits[-1].sha
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class DeploymentStatus:
     status_id: int
     state: str  # in_progress | success | failure
     created_at: dt.datetime
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Deployment:
     deployment_id: int
     repository: str
@@ -132,7 +132,7 @@ class Deployment:
         return self.statuses[-1].created_at
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ModelUsage:
     model: str
     input_tokens: int
@@ -142,7 +142,7 @@ class ModelUsage:
     cost_cents: int
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class UsageDay:
     """One Claude Code analytics record: one developer's use on one UTC day."""
 

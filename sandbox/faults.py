@@ -14,7 +14,9 @@ Two ways to say where faults go, combinable in one `FaultPlan`:
 - **rates**: per source, a probability that a request gets one of that source's fault kinds. The draw
   is a hash of (seed, source, method + path + query, how many times that exact request was seen), so
   the same request sequence gives the same faults on any machine and whatever the threads'
-  interleaving, and a retry of a faulted request is a fresh draw.
+  interleaving, and a retry of a faulted request is a fresh draw. The kinds drawn from are
+  `rate_faults[source]` (default: GitHub secondary limit 403, 429, 500, 502, 503; Anthropic 429, 500,
+  502, 503); a drawn page fault that cannot apply to the request (page 1) leaves it healthy.
 
 Scripted entries win over rates. Every injected fault is recorded in `FaultPlan.fired`.
 
@@ -170,7 +172,8 @@ class FaultPlan:
     ):
         self.script = tuple(s if isinstance(s, ScriptedFault) else ScriptedFault(*s) for s in script)
         self.rates = dict(rates or {})
-        self.rate_faults = {source: tuple(faults) for source, faults in {**DEFAULT_RATE_FAULTS, **(rate_faults or {})}.items()}
+        kinds = {**DEFAULT_RATE_FAULTS, **(rate_faults or {})}
+        self.rate_faults = {source: tuple(faults) for source, faults in kinds.items()}
         self.seed = seed
         for entry in self.script:
             _validate(entry.source, entry.fault)

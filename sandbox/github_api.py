@@ -131,9 +131,12 @@ class GithubApi:
             return Response(status=304, headers={**_rate_headers(limit, used, reset), "ETag": etag})
         self.limiter.spend(token)
         headers = _rate_headers(limit, used + 1, reset)
-        headers.update({"ETag": etag, "X-GitHub-Api-Version-Selected": "2022-11-28", "X-GitHub-Media-Type": "github.v3; format=json"})
+        headers["ETag"] = etag
+        headers["X-GitHub-Api-Version-Selected"] = "2022-11-28"
+        headers["X-GitHub-Media-Type"] = "github.v3; format=json"
         if status == 200:
-            headers.update({"Cache-Control": "private, max-age=60, s-maxage=60", "Vary": "Accept, Authorization, Cookie"})
+            headers["Cache-Control"] = "private, max-age=60, s-maxage=60"
+            headers["Vary"] = "Accept, Authorization, Cookie"
         if link:
             headers["Link"] = link
         return Response(body, status=status, headers=headers, content_type="application/json; charset=utf-8")

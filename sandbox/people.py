@@ -94,7 +94,9 @@ def build_developers(config: OrganisationConfig, seed: int) -> list[Developer]:
                     team_id=team,
                     seniority=seniority,
                     role="tech_lead" if position == 0 else "engineer",
-                    jira_account_id=None if stream.chance(0.1) else "712020:" + stable_sha(seed, first, last, *([suffix] if suffix else []))[:24],
+                    jira_account_id=None
+                    if stream.chance(0.1)
+                    else "712020:" + stable_sha(seed, first, last, *([suffix] if suffix else []))[:24],
                     busyness=stream.lognormal(1.0, config.busyness_sigma),
                     review_shift=shifts[seniority] + stream.normal(0.0, 0.1),
                     terminal_type=stream.choice(TERMINALS),
