@@ -92,6 +92,15 @@ def parse_record(record: dict[str, Any]) -> tuple[ClaudeCodeActorDay, list[Claud
     return actor_day, model_days
 
 
+def _api_message(response: requests.Response) -> str:
+    """The API's own error message (Anthropic's `error.message`), which never holds the key."""
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return ""
+    return f" ({str(message)[:200]})"
+
+
 class ClaudeCodeAnalyticsClient:
     """Reads the Claude Code analytics report day by day."""
 
@@ -130,8 +139,8 @@ class ClaudeCodeAnalyticsClient:
         if response.status_code >= 400:
             raise SourceError(
                 SOURCE,
-                f"HTTP {response.status_code} reading the report for {day} after retries",
-                "Try again later; the run can be repeated safely",
+                f"HTTP {response.status_code} reading the report for {day}{_api_message(response)}",
+                "Try again later; the run can be repeated safely and re-reads the day from its first page",
                 url=self._url,
             )
         try:

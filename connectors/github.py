@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import requests
 from github import Auth, Github, GithubException, GithubRetry
 from github.Repository import Repository
 
@@ -82,13 +83,13 @@ def _first_line(message: str | None) -> str:
 class GithubConnector:
     """Reads the configured repositories of one GitHub (github.com or Enterprise Server)."""
 
-    def __init__(self, api_url: str, token: str, *, per_page: int = 100) -> None:
+    def __init__(self, api_url: str, token: str, *, per_page: int = 100, retries: int = 6) -> None:
         self.api_url = api_url.rstrip("/")
         self._github = Github(
             base_url=self.api_url,
             auth=Auth.Token(token),
             per_page=per_page,
-            retry=GithubRetry(total=6, backoff_factor=0.5),
+            retry=GithubRetry(total=retries, backoff_factor=0.5),
             seconds_between_requests=None,
             timeout=60,
         )
@@ -122,6 +123,14 @@ class GithubConnector:
             raise SourceError(
                 SOURCE, f"HTTP {status} while reading {what} after retries",
                 "Try again later; the run can be repeated safely", url=self.api_url,
+            ) from None
+        except requests.RequestException as error:
+            # Retries exhausted (GithubRetry raises requests' RetryError) or the connection failed.
+            reason = getattr(getattr(error.args[0], "reason", None), "args", [None])[0] if error.args else None
+            raise SourceError(
+                SOURCE, f"reading {what} kept failing after retries ({reason or type(error).__name__})",
+                "Check github.api_url and GitHub's status, then run again; the run can be repeated safely",
+                url=self.api_url,
             ) from None
         except (ValueError, KeyError, TypeError) as error:
             raise SourceError(
