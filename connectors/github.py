@@ -154,6 +154,10 @@ class GithubConnector:
             self._repositories.update((repo.full_name, repo) for repo in org_repos)
         return sorted(self._repositories)
 
+    def rate_limit(self) -> tuple[int, int]:
+        """(remaining, limit) of the primary rate limit, from the last response's headers."""
+        return self._github.rate_limiting
+
     def _repo(self, full_name: str) -> Repository:
         """The repository object listed earlier, or read once now."""
         if full_name not in self._repositories:

@@ -96,6 +96,31 @@ def run(select: tuple[str, ...]) -> None:
 
 
 @main.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The config file (default: $IMPACT_CONFIG, else ./impact.yaml).")
+def doctor(config_path: Path | None) -> None:
+    """Check the config, the warehouse path, the team mapping and each source's URL and credentials.
+
+    Makes one cheap real call per source; exits with status 1 when anything needs fixing.
+    """
+    from rich.table import Table
+
+    from impact.doctor import diagnose
+
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("check")
+    table.add_column("")
+    table.add_column("detail", overflow="fold")
+    failed = 0
+    for check in diagnose(config_path):
+        failed += not check.ok
+        table.add_row(check.name, "[green]ok[/green]" if check.ok else "[red]FIX[/red]", check.detail)
+    Console(file=sys.stdout, width=120).print(table)
+    if failed:
+        raise click.ClickException(f"{failed} check(s) need fixing")
+
+
+@main.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the HTML.")
 @click.option("--pdf", is_flag=True, help="Also print it to PDF beside the HTML (needs headless Chromium).")
 def report(output: Path | None, pdf: bool) -> None:
