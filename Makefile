@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench validate dagster clean lock
+.PHONY: install demo test validate dagster clean lock
 
 install: $(STAMP)
 
@@ -22,6 +22,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Monte Carlo of the estimators on sandbox organisations (minutes; not part of `make test`)
+validate: install
+	$(BIN)/python scripts/validate_did.py --processes 2 --out validation/results.json
 
 dagster: install
 	mkdir -p .dagster && DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev

@@ -1,9 +1,18 @@
 """Estimate the effect of AI adoption from the warehouse panel and store it in schema ``analysis``.
 
-Reads ``marts.mart_ai_impact_panel`` (developer x week), runs the two-way fixed effects estimators of
-:mod:`analysis.twfe` for every outcome in :data:`OUTCOMES`, and replaces ``analysis.impact_estimates``
-and ``analysis.event_study`` in one transaction, so readers see either the old results or the new
-ones, never a mix.
+Reads ``marts.mart_ai_impact_panel`` (developer x week) and, for every outcome in :data:`OUTCOMES`,
+runs two estimators side by side:
+
+- ``callaway_santanna`` (:func:`estimate_outcome_cs`): Callaway & Sant'Anna group-time effects with
+  never-adopters as the comparison group, aggregated to one overall effect (``simple``) and by week
+  relative to adoption (``dynamic``). It is the headline: it never compares a late adopter with an
+  earlier adopter, which is what biases two-way fixed effects under staggered adoption.
+- ``twfe`` / ``twfe_event_study`` (:mod:`analysis.twfe`): the naive baseline shown beside it.
+
+Then it replaces ``analysis.impact_estimates`` and ``analysis.event_study`` in one transaction, so
+readers see either the old results or the new ones, never a mix. When Callaway & Sant'Anna cannot
+be estimated for an outcome, the TWFE rows remain and the reason is logged and returned in
+:attr:`ImpactResults.notes`.
 """
 
 from __future__ import annotations
@@ -15,10 +24,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
+import warnings
+
 import duckdb
 import numpy as np
 import pandas as pd
+from scipy import stats
 
+from analysis.did import DiDError, att_gt
 from analysis.twfe import Estimate, EventStudy, twfe_did, twfe_event_study
 
 __all__ = [
@@ -29,6 +42,11 @@ __all__ = [
     "PanelDataError",
     "run_impact_analysis",
     "estimate_outcome",
+    "estimate_outcome_cs",
+    "EstimatorUnavailable",
+    "CS_ESTIMATOR",
+    "EVENT_WINDOW",
+    "MIN_COHORT_UNITS",
     "load_panel",
     "write_analysis_tables",
     "ESTIMATES_TABLE",
@@ -42,6 +60,13 @@ log = logging.getLogger(__name__)
 PANEL_TABLE = "marts.mart_ai_impact_panel"
 ESTIMATES_TABLE = "analysis.impact_estimates"
 EVENT_STUDY_TABLE = "analysis.event_study"
+
+CS_ESTIMATOR = "callaway_santanna"  # the name analysis.report looks for first
+#: weeks relative to adoption shown in the event studies (both estimators); TWFE bins the tails
+EVENT_WINDOW: tuple[int, int] = (-8, 12)
+#: adoption cohorts (developers who adopted in the same week) smaller than this are dropped from
+#: Callaway & Sant'Anna, see :func:`estimate_outcome_cs`
+MIN_COHORT_UNITS = 2
 
 
 @dataclass(frozen=True)
@@ -127,6 +152,7 @@ class ImpactResults:
     event_study: pd.DataFrame = field(repr=False)  # rows written to analysis.event_study
     computed_at: datetime
     skipped: tuple[str, ...] = ()  # "outcome: reason" for optional outcomes not estimated
+    notes: tuple[str, ...] = ()  # "outcome: estimator: what was dropped or not estimated, and why"
 
 
 # --------------------------------------------------------------------------- reading
@@ -178,8 +204,11 @@ def load_panel(warehouse_path: str | Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- estimating
 
 
-def estimate_outcome(panel: pd.DataFrame, outcome: Outcome) -> tuple[Estimate, EventStudy | None, dict]:
-    """Static and event-study TWFE for one outcome, plus the derived fields of its estimates row."""
+class EstimatorUnavailable(ValueError):
+    """One estimator cannot be used for one outcome; the others still are (the reason is recorded)."""
+
+
+def _outcome_sample(panel: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
     if outcome.column not in panel.columns:
         raise PanelDataError(f"{PANEL_TABLE} has no column {outcome.column!r} for outcome {outcome.name!r}")
     data = panel.loc[panel[outcome.column].notna(), ["developer_id", "_week", "_adoption_week", outcome.column]]
@@ -190,41 +219,199 @@ def estimate_outcome(panel: pd.DataFrame, outcome: Outcome) -> tuple[Estimate, E
             f"{PANEL_TABLE}: no AI adopter has a non-null {outcome.column}; nothing to estimate "
             f"{outcome.label} on"
         )
+    return data
+
+
+def _effect_fields(outcome: Outcome, data: pd.DataFrame, estimate: float, ci_low: float, ci_high: float) -> dict:
+    """Baseline (adopters' pre-adoption mean in ``data``) and the effect in percent of it.
+
+    Log outcomes: exp(b) - 1 (monotone, so the CI maps through), baseline as a geometric mean in the
+    outcome's unit. Counts: b over the baseline.
+    """
+    pre = data[data["_adoption_week"].notna() & (data["_week"] < data["_adoption_week"])]
+    baseline = float(pre[outcome.column].mean()) if len(pre) else math.nan
+    if outcome.kind == "log":
+        pct = [100.0 * math.expm1(v) if math.isfinite(v) else math.nan for v in (estimate, ci_low, ci_high)]
+        baseline = math.exp(baseline) if math.isfinite(baseline) else math.nan
+    else:
+        pct = [100.0 * v / baseline if baseline else math.nan for v in (estimate, ci_low, ci_high)]
+    return {
+        "outcome_label": outcome.label,
+        "outcome_kind": outcome.kind,
+        "baseline_mean": baseline,
+        "effect_pct": pct[0],
+        "effect_pct_ci_low": pct[1],
+        "effect_pct_ci_high": pct[2],
+    }
+
+
+def estimate_outcome(panel: pd.DataFrame, outcome: Outcome) -> tuple[Estimate, EventStudy | None, dict]:
+    """Static and event-study TWFE for one outcome, plus the derived fields of its estimates row."""
+    data = _outcome_sample(panel, outcome)
     kwargs = dict(y=outcome.column, unit="developer_id", time="_week", group="_adoption_week", outcome=outcome.name)
     try:
         static = twfe_did(data, **kwargs)
     except ValueError as exc:
         raise PanelDataError(f"{PANEL_TABLE}: cannot estimate {outcome.name}: {exc}") from exc
     try:
-        dynamic = twfe_event_study(data, **kwargs)
+        dynamic = twfe_event_study(data, **kwargs, window=EVENT_WINDOW)
     except ValueError as exc:
         log.warning("event study for %s not estimated: %s", outcome.name, exc)
         dynamic = None
-
-    pre = data[data["_adoption_week"].notna() & (data["_week"] < data["_adoption_week"])]
-    baseline = float(pre[outcome.column].mean()) if len(pre) else math.nan
-    if outcome.kind == "log":
-        # y is a log: the change in percent is exp(b) - 1 (monotone, so the CI maps through)
-        pct = [100.0 * math.expm1(v) for v in (static.estimate, static.ci_low, static.ci_high)]
-        baseline = math.exp(baseline) if math.isfinite(baseline) else math.nan  # geometric mean, hours
-    else:
-        pct = [100.0 * v / baseline if baseline else math.nan for v in (static.estimate, static.ci_low, static.ci_high)]
-    extra = {
-        "outcome_label": outcome.label,
-        "outcome_kind": outcome.kind,
-        "pre_trend_p_value": dynamic.pre_trend_p_value if dynamic is not None else math.nan,
-        "baseline_mean": baseline,
-        "effect_pct": pct[0],
-        "effect_pct_ci_low": pct[1],
-        "effect_pct_ci_high": pct[2],
-    }
+    extra = _effect_fields(outcome, data, static.estimate, static.ci_low, static.ci_high)
+    extra["pre_trend_p_value"] = dynamic.pre_trend_p_value if dynamic is not None else math.nan
     return static, dynamic, extra
+
+
+def estimate_outcome_cs(
+    panel: pd.DataFrame, outcome: Outcome, *, alpha: float = 0.05
+) -> tuple[Estimate, EventStudy, dict, list[str]]:
+    """Callaway & Sant'Anna for one outcome: overall effect, event study, derived fields, notes.
+
+    Setup: units are developers, periods are integer weeks, a developer's group is the index of their
+    adoption week (0 for never-adopters), never-adopters are the comparison group, doubly robust
+    estimator without covariates (where it equals the difference of mean changes). The panel is
+    unbalanced by nature (review time is missing in weeks without a merged PR), so ``att_gt`` runs
+    with ``allow_unbalanced_panel=True``: balancing would keep only the developers with a merged PR
+    in every week. Group-time cells with no observation of their cohort in the week or its base week
+    are left out of the aggregations.
+
+    Minimum cohort size: cohorts with fewer than :data:`MIN_COHORT_UNITS` developers in the
+    outcome's sample are **dropped** (their developers leave this estimator's sample; a note records
+    how many and which adoption weeks). With one developer in a cohort, the influence function of
+    every cell of that cohort has no treated-side variation, so the standard error silently leaves
+    out that developer's noise and the interval is too narrow. Pooling such a developer into a
+    neighbouring cohort is not an option: it would move their adoption week, so weeks in which they
+    were already treated would count as untreated (or the reverse) and bias the cohort's effect.
+
+    Reported: the ``simple`` aggregation (every post-adoption cell, weighted by cohort size) with a
+    normal 95% interval; the ``dynamic`` aggregation within :data:`EVENT_WINDOW` (pointwise
+    intervals). With the varying base period of ``att_gt``, the pre-adoption points are week-on-week
+    changes (week e vs e-1), not levels relative to week -1 as in the TWFE event study.
+    ``pre_trend_p_value`` is the Wald test that the pre-adoption dynamic effects in the window are
+    jointly zero.
+
+    Raises :class:`EstimatorUnavailable` (with the reason) when no estimate is possible.
+    """
+    data = _outcome_sample(panel, outcome)
+    notes: list[str] = []
+    data = data.assign(_group=data["_adoption_week"].fillna(0).astype("int64"), _week=data["_week"].astype("int64"))
+    sizes = data.loc[data["_group"] > 0].groupby("_group")["developer_id"].nunique()
+    small = sizes[sizes < MIN_COHORT_UNITS]
+    if len(small):
+        weeks = ", ".join(_week_label(int(w)) for w in small.index)
+        notes.append(
+            f"dropped {int(small.sum())} developer(s) in {len(small)} adoption cohort(s) with fewer than "
+            f"{MIN_COHORT_UNITS} developers (adopted in the weeks of {weeks}): a single developer's cohort "
+            "gives intervals that leave out that developer's own variability"
+        )
+        data = data[~data["_group"].isin(small.index)]
+    if not (data["_group"] > 0).any():
+        raise EstimatorUnavailable(
+            f"no adoption cohort with at least {MIN_COHORT_UNITS} developers observed in {outcome.column}"
+        )
+    if not (data["_group"] == 0).any():
+        raise EstimatorUnavailable("no never-adopters observed in this outcome to compare with")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = att_gt(
+                data, y=outcome.column, t="_week", unit="developer_id", group="_group",
+                control="never_treated", method="dr", allow_unbalanced_panel=True,
+            )
+            simple = res.aggregate("simple")
+            dynamic = res.aggregate("dynamic", min_e=EVENT_WINDOW[0], max_e=EVENT_WINDOW[1])
+            pre = res.pretest(on="dynamic", min_e=EVENT_WINDOW[0])
+        except DiDError as exc:
+            raise EstimatorUnavailable(str(exc)) from exc
+    notes.extend(str(w.message).removeprefix("att_gt: ") for w in caught)
+    if not (np.isfinite(simple.overall_att) and np.isfinite(simple.overall_se)):
+        raise EstimatorUnavailable(
+            "no post-adoption week has both adopters and never-adopters observed, so there is no "
+            "effect (or no standard error) to report"
+        )
+
+    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    b, se = simple.overall_att, simple.overall_se
+    static = Estimate(
+        outcome=outcome.name,
+        estimator=CS_ESTIMATOR,
+        estimate=float(b),
+        se=float(se),
+        ci_low=float(b - z * se),
+        ci_high=float(b + z * se),
+        p_value=float(2.0 * stats.norm.sf(abs(b / se))),
+        n_units=int(res.n_units),
+        n_treated_units=int(np.sum(res.unit_group > 0)),
+        n_obs=int(res.n_obs),
+    )
+
+    rel = (data["_week"] - data["_group"]).where(data["_group"] > 0)
+    observed = data.assign(_rel=rel).dropna(subset=["_rel"]).groupby("_rel")["developer_id"].nunique()
+    table = dynamic.table.rename(columns={"egt": "relative_week", "att": "estimate"})
+    table = table.assign(
+        relative_week=table["relative_week"].astype("int64"),
+        ci_low=table["estimate"] - z * table["se"],
+        ci_high=table["estimate"] + z * table["se"],
+        p_value=2.0 * stats.norm.sf(np.abs(table["estimate"] / table["se"])),
+        n_treated_units=[int(observed.get(float(k), 0)) for k in table["relative_week"]],
+    )[["relative_week", "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated_units"]]
+    if pre.note:
+        notes.append(f"pre-trend test not available: {pre.note}")
+    event = EventStudy(
+        outcome=outcome.name,
+        estimator=CS_ESTIMATOR,
+        table=table,
+        pre_trend_stat=pre.statistic,
+        pre_trend_df=pre.df,
+        pre_trend_p_value=pre.p_value,
+        reference_week=-1,
+        window=EVENT_WINDOW,
+        n_units=static.n_units,
+        n_treated_units=static.n_treated_units,
+        n_obs=static.n_obs,
+    )
+    extra = _effect_fields(outcome, data, static.estimate, static.ci_low, static.ci_high)
+    extra["pre_trend_p_value"] = pre.p_value
+    return static, event, extra, notes
+
+
+def _week_label(week: int) -> str:
+    """The Monday of an integer week (weeks since Monday 1970-01-05), for messages."""
+    return (pd.Timestamp("1970-01-05") + pd.Timedelta(weeks=week)).date().isoformat()
+
+
+def _estimates_row(static: Estimate, extra: dict, computed_at: datetime) -> dict:
+    return {
+        "outcome": static.outcome,
+        "outcome_label": extra["outcome_label"],
+        "outcome_kind": extra["outcome_kind"],
+        "estimator": static.estimator,
+        "estimate": static.estimate,
+        "se": static.se,
+        "ci_low": static.ci_low,
+        "ci_high": static.ci_high,
+        "p_value": static.p_value,
+        "n_units": static.n_units,
+        "n_treated_units": static.n_treated_units,
+        "n_obs": static.n_obs,
+        "pre_trend_p_value": extra["pre_trend_p_value"],
+        "baseline_mean": extra["baseline_mean"],
+        "effect_pct": extra["effect_pct"],
+        "effect_pct_ci_low": extra["effect_pct_ci_low"],
+        "effect_pct_ci_high": extra["effect_pct_ci_high"],
+        "computed_at": computed_at,
+    }
 
 
 def run_impact_analysis(
     warehouse_path: str | Path, *, outcomes: tuple[Outcome, ...] = OUTCOMES
 ) -> ImpactResults:
-    """Estimate the effect of AI adoption on each outcome and (re)write the ``analysis`` tables."""
+    """Estimate the effect of AI adoption on each outcome and (re)write the ``analysis`` tables.
+
+    Per outcome: Callaway & Sant'Anna first (the headline), then TWFE. Rows are in that order.
+    """
     panel = load_panel(warehouse_path)
     computed_at = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     statics: list[Estimate] = []
@@ -232,6 +419,7 @@ def run_impact_analysis(
     est_rows: list[dict] = []
     es_frames: list[pd.DataFrame] = []
     skipped: list[str] = []
+    notes: list[str] = []
     for outcome in outcomes:
         try:
             static, dynamic, extra = estimate_outcome(panel, outcome)
@@ -241,34 +429,23 @@ def run_impact_analysis(
             log.warning("outcome %s skipped: %s", outcome.name, exc)
             skipped.append(f"{outcome.name}: {exc}")
             continue
-        statics.append(static)
-        est_rows.append(
-            {
-                "outcome": static.outcome,
-                "outcome_label": extra["outcome_label"],
-                "outcome_kind": extra["outcome_kind"],
-                "estimator": static.estimator,
-                "estimate": static.estimate,
-                "se": static.se,
-                "ci_low": static.ci_low,
-                "ci_high": static.ci_high,
-                "p_value": static.p_value,
-                "n_units": static.n_units,
-                "n_treated_units": static.n_treated_units,
-                "n_obs": static.n_obs,
-                "pre_trend_p_value": extra["pre_trend_p_value"],
-                "baseline_mean": extra["baseline_mean"],
-                "effect_pct": extra["effect_pct"],
-                "effect_pct_ci_low": extra["effect_pct_ci_low"],
-                "effect_pct_ci_high": extra["effect_pct_ci_high"],
-                "computed_at": computed_at,
-            }
-        )
-        if dynamic is not None:
-            dynamics.append(dynamic)
-            es_frames.append(
-                dynamic.table.assign(outcome=dynamic.outcome, estimator=dynamic.estimator, computed_at=computed_at)
-            )
+        fits = [(static, dynamic, extra)]
+        try:
+            cs_static, cs_dynamic, cs_extra, cs_notes = estimate_outcome_cs(panel, outcome)
+            fits.insert(0, (cs_static, cs_dynamic, cs_extra))
+        except EstimatorUnavailable as exc:
+            cs_notes = [f"not estimated, TWFE only: {exc}"]
+        for note in cs_notes:
+            log.warning("%s: %s: %s", outcome.name, CS_ESTIMATOR, note)
+            notes.append(f"{outcome.name}: {CS_ESTIMATOR}: {note}")
+        for static, dynamic, extra in fits:
+            statics.append(static)
+            est_rows.append(_estimates_row(static, extra, computed_at))
+            if dynamic is not None:
+                dynamics.append(dynamic)
+                es_frames.append(
+                    dynamic.table.assign(outcome=dynamic.outcome, estimator=dynamic.estimator, computed_at=computed_at)
+                )
 
     estimates_df = _conform(pd.DataFrame(est_rows), ESTIMATES_COLUMNS)
     event_df = _conform(
@@ -282,6 +459,7 @@ def run_impact_analysis(
         event_study=event_df,
         computed_at=computed_at,
         skipped=tuple(skipped),
+        notes=tuple(notes),
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from analysis.report import HEADLINE_ESTIMATORS, headline_sentence
+from analysis.report import headline_sentence, pick_headline_rows
 from sandbox.ground_truth import write_ground_truth
 from sandbox.organisation import Organisation
 
@@ -73,8 +73,7 @@ def summary_lines(warehouse: Path, report: Path) -> list[str]:
     ]
     if not estimates.empty:
         # The same estimate and words the report leads with.
-        preferred = {name: rank for rank, name in enumerate(HEADLINE_ESTIMATORS)}
-        best = min(estimates.to_dict("records"), key=lambda r: preferred.get(r["estimator"], len(preferred)))
+        [best] = pick_headline_rows(estimates)
         lines.append(f"{headline_sentence(best)} [{best['estimator']}]")
     lines.append(f"warehouse: {warehouse}   report: {report}")
     return lines

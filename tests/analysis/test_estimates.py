@@ -11,8 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.did import att_gt
 from analysis.estimates import (
+    CS_ESTIMATOR,
     ESTIMATES_COLUMNS,
+    EVENT_WINDOW,
     EVENT_STUDY_COLUMNS,
     OUTCOMES,
     Outcome,
@@ -98,12 +101,17 @@ def read(path: Path, sql: str) -> pd.DataFrame:
         return con.execute(sql).df()
 
 
+N_WINDOW = EVENT_WINDOW[1] - EVENT_WINDOW[0] + 1  # 21 relative weeks per outcome and estimator
+
+
 def test_writes_impact_estimates(warehouse, panel):
     results = run_impact_analysis(warehouse)
-    table = read(warehouse, "select * from analysis.impact_estimates order by outcome")
-    assert list(table.columns) == list(ESTIMATES_COLUMNS)
-    assert list(table["outcome"]) == ["prs_merged", "review_hours"]
-    assert set(table["estimator"]) == {"twfe"}
+    everything = read(warehouse, "select * from analysis.impact_estimates")
+    assert list(everything.columns) == list(ESTIMATES_COLUMNS)
+    assert sorted(zip(everything["outcome"], everything["estimator"])) == [
+        ("prs_merged", CS_ESTIMATOR), ("prs_merged", "twfe"), ("review_hours", CS_ESTIMATOR), ("review_hours", "twfe"),
+    ]
+    table = everything[everything["estimator"] == "twfe"].sort_values("outcome")
 
     review = table.set_index("outcome").loc["review_hours"]
     assert review["outcome_kind"] == "log"
@@ -129,16 +137,62 @@ def test_writes_impact_estimates(warehouse, panel):
     assert merged["baseline_mean"] == pytest.approx(pre["prs_merged"].mean())
     assert merged["effect_pct"] == pytest.approx(100 * merged["estimate"] / merged["baseline_mean"])
 
-    # what the function returns is what it wrote
-    assert [e.outcome for e in results.estimates] == ["review_hours", "prs_merged"]
-    assert results.estimates[0].estimate == pytest.approx(review["estimate"])
+    # what the function returns is what it wrote, Callaway & Sant'Anna first for each outcome
+    assert [(e.outcome, e.estimator) for e in results.estimates] == [
+        ("review_hours", CS_ESTIMATOR), ("review_hours", "twfe"), ("prs_merged", CS_ESTIMATOR), ("prs_merged", "twfe"),
+    ]
+    assert results.estimates[1].estimate == pytest.approx(review["estimate"])
+
+
+def test_callaway_santanna_rows(warehouse, panel):
+    results = run_impact_analysis(warehouse)
+    table = read(warehouse, f"select * from analysis.impact_estimates where estimator = '{CS_ESTIMATOR}'")
+    cs = table.set_index("outcome")
+    # cohorts with a single developer leave Callaway & Sant'Anna's sample (the fixture has some)
+    sizes = panel.dropna(subset=["ai_adopted_at"]).groupby("ai_adopted_at")["developer_id"].nunique()
+    alone = set(panel.loc[panel["ai_adopted_at"].isin(sizes[sizes < 2].index), "developer_id"])
+    assert len(alone) >= 1
+    assert len(results.notes) == 2 and all(f"dropped {len(alone)} developer(s)" in n for n in results.notes)
+    panel = panel[~panel["developer_id"].isin(alone)]
+
+    review = cs.loc["review_hours"]
+    assert review["ci_low"] < REVIEW_EFFECT < review["ci_high"]
+    assert review["ci_high"] < 0 and review["p_value"] < 0.001
+    assert review["ci_high"] - review["estimate"] == pytest.approx(1.959964 * review["se"], rel=1e-5)  # normal CI
+    assert review["effect_pct"] == pytest.approx(100 * math.expm1(review["estimate"]))
+    assert review["effect_pct_ci_low"] == pytest.approx(100 * math.expm1(review["ci_low"]))
+    with_review = panel[panel["log_review_hours_mean"].notna()]
+    assert review["n_obs"] == len(with_review)
+    assert review["n_units"] == with_review["developer_id"].nunique()
+    assert review["n_treated_units"] == with_review.loc[with_review["ai_adopted_at"].notna(), "developer_id"].nunique()
+
+    merged = cs.loc["prs_merged"]
+    assert merged["ci_low"] < MERGED_EFFECT < merged["ci_high"]
+    assert merged["effect_pct"] == pytest.approx(100 * merged["estimate"] / merged["baseline_mean"])
+    assert merged["n_obs"] == len(panel)
+
+    # the same numbers straight from att_gt: unbalanced panel, never-treated controls, integer weeks
+    weeks = ((pd.to_datetime(with_review["week_start"]) - pd.Timestamp("1970-01-05")).dt.days // 7).astype("int64")
+    adopted = ((pd.to_datetime(with_review["ai_adopted_at"]) - pd.Timestamp("1970-01-05")).dt.days // 7).fillna(0)
+    direct = att_gt(
+        with_review.assign(w=weeks, g=adopted.astype("int64")), y="log_review_hours_mean", t="w",
+        unit="developer_id", group="g", control="never_treated", allow_unbalanced_panel=True,
+    )
+    simple = direct.aggregate("simple")
+    assert review["estimate"] == pytest.approx(simple.overall_att, abs=1e-12)
+    assert review["se"] == pytest.approx(simple.overall_se, rel=1e-10)
+    pre = direct.pretest(on="dynamic", min_e=EVENT_WINDOW[0])
+    assert pre.df == -EVENT_WINDOW[0]
+    assert review["pre_trend_p_value"] == pytest.approx(pre.p_value, rel=1e-10)
+    assert 0.001 < review["pre_trend_p_value"] <= 1.0  # no pre-trend is planted
 
 
 def test_writes_event_study(warehouse):
     run_impact_analysis(warehouse)
-    es = read(warehouse, "select * from analysis.event_study order by outcome, relative_week")
-    assert list(es.columns) == list(EVENT_STUDY_COLUMNS)
-    assert len(es) == 2 * 21
+    everything = read(warehouse, "select * from analysis.event_study order by outcome, estimator, relative_week")
+    assert list(everything.columns) == list(EVENT_STUDY_COLUMNS)
+    assert len(everything) == 4 * N_WINDOW
+    es = everything[everything["estimator"] == "twfe_event_study"]
     for outcome, rows in es.groupby("outcome"):
         assert set(rows["estimator"]) == {"twfe_event_study"}
         assert list(rows["relative_week"]) == list(range(-8, 13))
@@ -151,14 +205,26 @@ def test_writes_event_study(warehouse):
     assert review.loc[0:12, "estimate"].mean() == pytest.approx(REVIEW_EFFECT, abs=0.06)
     assert review.loc[-8:-2, "estimate"].abs().mean() < 0.06
 
+    cs = everything[everything["estimator"] == CS_ESTIMATOR]
+    for outcome, rows in cs.groupby("outcome"):
+        assert list(rows["relative_week"]) == list(range(EVENT_WINDOW[0], EVENT_WINDOW[1] + 1))
+        assert rows[["estimate", "se", "ci_low", "ci_high"]].notna().all().all()  # -1 is estimated too
+        assert (rows["n_treated_units"] > 0).all()
+    review = cs[cs["outcome"] == "review_hours"].set_index("relative_week")
+    assert review.loc[0:12, "estimate"].mean() == pytest.approx(REVIEW_EFFECT, abs=0.08)
+    # varying base period: pre-adoption points are week-on-week changes, around zero
+    assert review.loc[-8:-1, "estimate"].abs().mean() < 0.08
+    half = (review["ci_high"] - review["ci_low"]) / 2
+    assert np.allclose(half, 1.959964 * review["se"], rtol=1e-5)
+
 
 def test_rerun_replaces_tables(warehouse):
     first = run_impact_analysis(warehouse)
     second = run_impact_analysis(warehouse)
     table = read(warehouse, "select outcome, computed_at from analysis.impact_estimates")
-    assert len(table) == 2
+    assert len(table) == 4
     assert (table["computed_at"] == second.computed_at).all()
-    assert len(read(warehouse, "select * from analysis.event_study")) == 42
+    assert len(read(warehouse, "select * from analysis.event_study")) == 4 * N_WINDOW
     assert first.impact_estimates["estimate"].tolist() == pytest.approx(second.impact_estimates["estimate"].tolist())
 
 
@@ -171,16 +237,60 @@ def test_failed_write_leaves_previous_results(warehouse):
         write_analysis_tables(warehouse, broken_estimates, broken_events)
     table = read(warehouse, "select estimate from analysis.impact_estimates")
     assert 999.0 not in table["estimate"].tolist()
-    assert len(read(warehouse, "select * from analysis.event_study")) == 42
+    assert len(read(warehouse, "select * from analysis.event_study")) == 4 * N_WINDOW
 
 
 def test_optional_outcome_missing_is_skipped(tmp_path, panel):
     path = write_panel(tmp_path / "w.duckdb", panel)
     extra = Outcome(name="lead_time", column="log_lead_time_hours_mean", kind="log", label="lead time", unit="hours")
     results = run_impact_analysis(path, outcomes=OUTCOMES + (extra,))
-    assert [e.outcome for e in results.estimates] == ["review_hours", "prs_merged"]
+    assert [e.outcome for e in results.estimates] == ["review_hours"] * 2 + ["prs_merged"] * 2
     assert len(results.skipped) == 1 and "log_lead_time_hours_mean" in results.skipped[0]
-    assert sorted(read(path, "select outcome from analysis.impact_estimates")["outcome"]) == ["prs_merged", "review_hours"]
+    assert sorted(read(path, "select outcome from analysis.impact_estimates")["outcome"]) == ["prs_merged"] * 2 + ["review_hours"] * 2
+
+
+def _with_adoption(panel: pd.DataFrame, developers: list[str], week_index: int | None) -> pd.DataFrame:
+    """The panel with some developers' adoption moved to another week (or removed)."""
+    out = panel.copy()
+    adopted = None if week_index is None else START + timedelta(weeks=week_index)
+    rows = out["developer_id"].isin(developers)
+    out.loc[rows, "ai_adopted_at"] = adopted
+    return out
+
+
+def test_single_developer_cohort_is_dropped_with_a_note(tmp_path, panel):
+    lone = "dev-0"
+    taken = set(pd.to_datetime(panel["ai_adopted_at"].dropna()).dt.date)
+    free = next(w for w in range(3, 37) if START + timedelta(weeks=w) not in taken)
+    variant = _with_adoption(panel, [lone], free)
+    path = write_panel(tmp_path / "w.duckdb", variant)
+    results = run_impact_analysis(path)
+    cs = {(e.outcome, e.estimator): e for e in results.estimates}
+    adopters = variant.loc[variant["ai_adopted_at"].notna(), "developer_id"].nunique()
+    sizes = variant.dropna(subset=["ai_adopted_at"]).groupby("ai_adopted_at")["developer_id"].nunique()
+    singles = int((sizes == 1).sum())  # the fixture's own lone adopters, and dev-0
+    assert singles >= 2
+    for outcome in ("review_hours", "prs_merged"):
+        assert cs[(outcome, CS_ESTIMATOR)].n_treated_units == adopters - singles
+        assert cs[(outcome, "twfe")].n_treated_units == adopters  # TWFE keeps everyone
+    notes = [n for n in results.notes if f"dropped {singles} developer(s) in {singles} adoption cohort(s)" in n]
+    assert len(notes) == 2 and (START + timedelta(weeks=free)).isoformat() in notes[0]
+
+
+def test_without_any_usable_cohort_only_twfe_is_written(tmp_path):
+    # 16 adopters, each alone in their adoption week: every cohort is below the minimum size
+    small = make_panel(n_developers=40, n_weeks=30, seed=8)
+    adopters = sorted(small.loc[small["ai_adopted_at"].notna(), "developer_id"].unique())[:16]
+    small = _with_adoption(small, sorted(set(small["developer_id"]) - set(adopters)), None)
+    for k, dev in enumerate(adopters):
+        small = _with_adoption(small, [dev], 6 + k)
+    path = write_panel(tmp_path / "w.duckdb", small)
+    results = run_impact_analysis(path)
+    table = read(path, "select outcome, estimator from analysis.impact_estimates")
+    assert set(table["estimator"]) == {"twfe"} and len(table) == 2
+    assert set(read(path, "select estimator from analysis.event_study")["estimator"]) == {"twfe_event_study"}
+    assert len(results.notes) == 2
+    assert all("not estimated, TWFE only: no adoption cohort with at least 2 developers" in n for n in results.notes)
 
 
 def test_empty_panel_is_a_clear_error(tmp_path, panel):
