@@ -28,7 +28,8 @@ validate: install
 	$(BIN)/python scripts/validate_did.py --processes 2 --out validation/results.json
 
 dagster: install
-	mkdir -p .dagster && DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev
+	mkdir -p .dagster && { test -f .dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > .dagster/dagster.yaml; }
+	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
