@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond Python: headless Chromium (the report's browser and PDF
 # tests; under CI=true they fail without it) and DejaVu fonts (the same glyph metrics on every machine,
-# so layout and text width do not depend on whichever fonts happen to be installed).
+# so layout and text width do not depend on whichever fonts happen to be installed) and the PostgreSQL
+# server (tests/dbt start a throwaway server from /usr/lib/postgresql/*/bin to build the dbt project on
+# the `postgres` target; under CI=true they fail without it).
 # Idempotent: installs only what is missing, and runs apt-get update only then.
 set -euo pipefail
 
@@ -12,9 +14,12 @@ fi
 if ! dpkg-query -W -f='${Status}' fonts-dejavu-core 2>/dev/null | grep -q "install ok installed"; then
     missing+=(fonts-dejavu-core)
 fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    missing+=(postgresql)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "system packages: chromium and fonts-dejavu-core already installed"
+    echo "system packages: chromium, fonts-dejavu-core and postgresql already installed"
     exit 0
 fi
 
@@ -38,3 +43,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}"
 command -v chromium >/dev/null 2>&1 || { echo "system packages: chromium still not on PATH" >&2; exit 1; }
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "system packages: no /usr/lib/postgresql/*/bin/initdb after installing postgresql" >&2; exit 1; }

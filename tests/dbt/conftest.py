@@ -1,18 +1,29 @@
-"""Fixtures for the dbt project tests: a small hand-made raw landing and one real `dbt build` over it.
+"""Fixtures for the dbt project tests: a small hand-made raw landing and one real `dbt build` over it
+per target: DuckDB (reads the Parquet landing) and PostgreSQL (a throwaway server on loopback, the
+landing copied in by impact.postgres_loader).
 
 The dataset is built to exercise the awkward cases of the staging, identity, stage, deployment and
-adoption rules; tests/dbt/test_dbt_build.py states the values each case must produce. All times are
-UTC; the calendar used is March 2024, whose Mondays are the 4th, 11th, 18th and 25th.
+adoption rules; tests/dbt/test_dbt_build.py states the values each case must produce, on both targets.
+All times are UTC; the calendar used is March 2024, whose Mondays are the 4th, 11th, 18th and 25th.
+
+PostgreSQL comes from the distribution's server binaries (/usr/lib/postgresql/<version>/bin, package
+`postgresql`): without them the PostgreSQL tests skip, and fail under CI=true.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
+import shutil
+import socket
 import subprocess
 import sys
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +39,7 @@ from connectors.records import (
     TeamMember,
 )
 from impact.landing import ensure_entity_folders, land_batch
+from impact.postgres_loader import load_raw_to_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
@@ -228,18 +240,64 @@ def land_fixture_dataset(raw_root: Path) -> None:
     ensure_entity_folders(raw_root)
 
 
+TARGETS = ("duckdb", "postgres")
+INSTALL_POSTGRES = "install the PostgreSQL server (apt-get install postgresql, or .ci/system-packages.sh)"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A running PostgreSQL server on 127.0.0.1 with trust authentication and an `impact` database."""
+
+    host: str
+    port: int
+    user: str
+    database: str
+
+    @property
+    def dsn(self) -> str:
+        return f"host={self.host} port={self.port} user={self.user} dbname={self.database}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The settings of the `postgres` dbt target (dbt_profiles/profiles.yml)."""
+        return {"IMPACT_PG_HOST": self.host, "IMPACT_PG_PORT": str(self.port), "IMPACT_PG_USER": self.user,
+                "IMPACT_PG_PASSWORD": "", "IMPACT_PG_DATABASE": self.database}
+
+
 @dataclass(frozen=True)
 class DbtRun:
+    target: str
     warehouse: Path
     raw_root: Path
     env: dict[str, str]
     target_path: Path
     log_path: Path
     result: subprocess.CompletedProcess[str]
+    seconds: float
+    postgres: PostgresServer | None = field(default=None)
 
     def run(self, *command: str) -> subprocess.CompletedProcess[str]:
         """Run another dbt command against the same raw landing, warehouse and target folder."""
-        return run_dbt(list(command), self.env, self.target_path, self.log_path)
+        return run_dbt([*command, "--target", self.target], self.env, self.target_path, self.log_path)
+
+    def rows(self, sql: str) -> list[dict[str, Any]]:
+        """Rows of a query on the built warehouse, as dicts (DuckDB opened read-only and closed again:
+        it allows one writer)."""
+        if self.postgres is not None:
+            import psycopg2
+
+            with psycopg2.connect(self.postgres.dsn) as connection, connection.cursor() as cursor:
+                cursor.execute(sql)
+                names = [column[0] for column in cursor.description]
+                found = [dict(zip(names, row)) for row in cursor.fetchall()]
+            connection.close()
+            return found
+        import duckdb
+
+        with duckdb.connect(str(self.warehouse), read_only=True) as connection:
+            cursor = connection.execute(sql)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def run_dbt(command: list[str], env: dict[str, str], target_path: Path, log_path: Path) -> subprocess.CompletedProcess[str]:
@@ -251,20 +309,127 @@ def run_dbt(command: list[str], env: dict[str, str], target_path: Path, log_path
     )
 
 
-@pytest.fixture(scope="session")
-def dbt_build(tmp_path_factory: pytest.TempPathFactory) -> DbtRun:
-    """Land the fixture dataset and run `dbt build` on it once for the session."""
-    root = tmp_path_factory.mktemp("dbt_build")
-    raw_root = root / "raw"
-    land_fixture_dataset(raw_root)
-    warehouse = root / "impact.duckdb"
-    env = {
+def _dbt_env(raw_root: Path, warehouse: Path, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "IMPACT_RAW_DIR": str(raw_root),
         "IMPACT_WAREHOUSE": str(warehouse),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **extra,
     }
+
+
+def _build(target: str, root: Path, raw_root: Path, env: dict[str, str], warehouse: Path,
+           postgres: PostgresServer | None = None) -> DbtRun:
     target_path, log_path = root / "target", root / "logs"
-    result = run_dbt(["build"], env, target_path, log_path)
-    return DbtRun(warehouse, raw_root, env, target_path, log_path, result)
+    started = dt.datetime.now()
+    result = run_dbt(["build", "--target", target], env, target_path, log_path)
+    seconds = (dt.datetime.now() - started).total_seconds()
+    return DbtRun(target, warehouse, raw_root, env, target_path, log_path, result, seconds, postgres)
+
+
+@pytest.fixture(scope="session")
+def raw_landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture dataset landed once as Parquet; every target builds from it."""
+    raw_root = tmp_path_factory.mktemp("raw_landing") / "raw"
+    land_fixture_dataset(raw_root)
+    return raw_root
+
+
+@pytest.fixture(scope="session")
+def dbt_build(tmp_path_factory: pytest.TempPathFactory, raw_landing: Path) -> DbtRun:
+    """`dbt build` on DuckDB over the fixture dataset, once for the session."""
+    root = tmp_path_factory.mktemp("dbt_build")
+    warehouse = root / "impact.duckdb"
+    return _build("duckdb", root, raw_landing, _dbt_env(raw_landing, warehouse), warehouse)
+
+
+POSTGRES_INITDB_GLOB = "/usr/lib/postgresql/*/bin/initdb"
+
+
+def postgres_bin_dir(initdb_glob: str = POSTGRES_INITDB_GLOB) -> Path | None:
+    """The newest installed PostgreSQL server binaries (Debian layout), or None."""
+    def version(path: str) -> int:
+        name = Path(path).parts[-3]
+        return int(name) if name.isdigit() else 0
+
+    found = sorted(glob.glob(initdb_glob), key=version)
+    return Path(found[-1]).parent if found else None
+
+
+def require_postgres_bin_dir(initdb_glob: str = POSTGRES_INITDB_GLOB) -> Path:
+    """The server binaries; without them the calling test fails under CI=true and skips elsewhere."""
+    found = postgres_bin_dir(initdb_glob)
+    if found is not None:
+        return found
+    where = initdb_glob.removesuffix("/initdb")
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but no PostgreSQL server binaries under {where}: {INSTALL_POSTGRES}", pytrace=False)
+    pytest.skip(f"PostgreSQL server binaries not found under {where}: {INSTALL_POSTGRES}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _as_server_user(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the `postgres` OS user then."""
+    if os.geteuid() != 0:
+        return command
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        pytest.fail("running as root without runuser: cannot start PostgreSQL as the postgres user", pytrace=False)
+    return [runuser, "-u", "postgres", "--", *command]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL server for the session: initdb into a temporary folder, listen on a free
+    loopback port (socket in the same folder), create the `impact` database; stopped and removed after."""
+    bin_dir = require_postgres_bin_dir()
+    folder = Path(tempfile.mkdtemp(prefix="impact-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, user="postgres")
+    data, log = folder / "data", folder / "server.log"
+    port, user = _free_port(), "impact"
+    started = False
+    try:
+        subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", user, "-A", "trust",
+                                        "-E", "UTF8", "--no-sync", "--no-locale"]),
+                       check=True, capture_output=True, text=True, timeout=120)
+        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c TimeZone=UTC"
+        subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w",
+                                        "-t", "60", "-o", options, "start"]),
+                       check=True, capture_output=True, text=True, timeout=120)
+        started = True
+        subprocess.run([str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", user, "impact"],
+                       check=True, capture_output=True, text=True, timeout=60)
+        yield PostgresServer("127.0.0.1", port, user, "impact")
+    except subprocess.CalledProcessError as error:
+        server_log = log.read_text() if log.exists() else ""
+        pytest.fail(f"PostgreSQL did not start: {error.cmd}\n{error.stdout}\n{error.stderr}\n{server_log}",
+                    pytrace=False)
+    finally:
+        if started:
+            subprocess.run(_as_server_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+                                            "stop"]), capture_output=True, timeout=120)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dbt_build_postgres(tmp_path_factory: pytest.TempPathFactory, raw_landing: Path,
+                       postgres_server: PostgresServer) -> DbtRun:
+    """The landing copied into PostgreSQL's `raw` schema, then `dbt build --target postgres`, once."""
+    root = tmp_path_factory.mktemp("dbt_build_postgres")
+    load_raw_to_postgres(raw_landing, postgres_server.dsn)
+    env = _dbt_env(raw_landing, root / "unused.duckdb", **postgres_server.env)
+    return _build("postgres", root, raw_landing, env, root / "unused.duckdb", postgres_server)
+
+
+@pytest.fixture(scope="session", params=TARGETS)
+def built(request: pytest.FixtureRequest) -> DbtRun:
+    """The build of each target in turn: tests that take it run once per target."""
+    return request.getfixturevalue("dbt_build" if request.param == "duckdb" else "dbt_build_postgres")

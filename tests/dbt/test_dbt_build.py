@@ -1,5 +1,6 @@
 """The dbt project end to end: `dbt build` (models, data tests, unit tests) over a hand-made raw landing,
-then exact values for the awkward cases (see conftest.land_fixture_dataset for the data)."""
+then exact values for the awkward cases (see conftest.land_fixture_dataset for the data). Every test that
+takes `warehouse` or `built` runs once per target (DuckDB, PostgreSQL): the same expectations hold on both."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import datetime as dt
 import hashlib
 import json
 import math
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pytest
+
+if TYPE_CHECKING:
+    from conftest import DbtRun
 
 TOLERANCE = 1e-9
 
@@ -31,21 +33,18 @@ def ts(day: int, hour: int = 0, minute: int = 0, second: int = 0) -> dt.datetime
     return dt.datetime(2024, 3, day, hour, minute, second)
 
 
-@pytest.fixture(scope="module")
-def warehouse(dbt_build: Any) -> Path:
-    """The built warehouse file. Queries open it read-only and close it again: DuckDB allows one writer."""
-    assert dbt_build.result.returncode == 0, dbt_build.result.stdout[-6000:] + dbt_build.result.stderr[-3000:]
-    return dbt_build.warehouse
+@pytest.fixture
+def warehouse(built: DbtRun) -> DbtRun:
+    """The successful build of the target under test; queries go through `rows`."""
+    assert built.result.returncode == 0, built.result.stdout[-6000:] + built.result.stderr[-3000:]
+    return built
 
 
-def rows(warehouse: Path, sql: str) -> list[dict[str, object]]:
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
-        cursor = connection.execute(sql)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+def rows(warehouse: DbtRun, sql: str) -> list[dict[str, Any]]:
+    return warehouse.rows(sql)
 
 
-def pull_request(connection: Path, repository: str, number: int) -> dict[str, object]:
+def pull_request(connection: DbtRun, repository: str, number: int) -> dict[str, object]:
     (row,) = rows(connection, f"select * from marts.fct_pull_requests where pull_request_id = '{pr_id(repository, number)}'")
     return row
 
@@ -61,9 +60,9 @@ def assert_hours(row: dict[str, object], **expected: float | None) -> None:
 # --- the build itself ------------------------------------------------------------------------------
 
 
-def test_dbt_build_succeeds_with_every_test_and_unit_test(dbt_build: Any) -> None:
-    assert dbt_build.result.returncode == 0, dbt_build.result.stdout[-6000:]
-    results = json.loads((dbt_build.target_path / "run_results.json").read_text())["results"]
+def test_dbt_build_succeeds_with_every_test_and_unit_test(built: DbtRun) -> None:
+    assert built.result.returncode == 0, built.result.stdout[-6000:]
+    results = json.loads((built.target_path / "run_results.json").read_text())["results"]
     statuses = {result["status"] for result in results}
     assert statuses <= {"success", "pass"}, statuses
     unit_tests = [r["unique_id"] for r in results if r["unique_id"].startswith("unit_test.")]
@@ -72,8 +71,9 @@ def test_dbt_build_succeeds_with_every_test_and_unit_test(dbt_build: Any) -> Non
     assert len(data_tests) > 100
 
 
-def test_schemas_are_exact(warehouse: Path) -> None:
-    found = rows(warehouse, "select table_schema, table_name, table_type from information_schema.tables")
+def test_schemas_are_exact(warehouse: DbtRun) -> None:
+    found = rows(warehouse, "select table_schema, table_name, table_type from information_schema.tables "
+                            "where table_schema not in ('information_schema', 'pg_catalog', 'raw')")  # raw: the loader's
     by_name = {(row["table_schema"], row["table_name"]): row["table_type"] for row in found}
     assert by_name[("marts", "fct_pull_requests")] == "BASE TABLE"
     assert by_name[("marts", "mart_ai_impact_panel")] == "BASE TABLE"
@@ -85,7 +85,7 @@ def test_schemas_are_exact(warehouse: Path) -> None:
 # --- staging ---------------------------------------------------------------------------------------
 
 
-def test_latest_extracted_version_of_a_pull_request_wins(warehouse: Path) -> None:
+def test_latest_extracted_version_of_a_pull_request_wins(warehouse: DbtRun) -> None:
     landed = rows(warehouse, "select count(*) as n from staging.stg_github__pull_requests where pull_request_source_id = 1001")
     assert landed == [{"n": 1}]
     row = pull_request(warehouse, "hoco/api", 1)
@@ -98,7 +98,7 @@ def test_latest_extracted_version_of_a_pull_request_wins(warehouse: Path) -> Non
 # --- pull request stages ---------------------------------------------------------------------------
 
 
-def test_author_review_does_not_count_and_stages_add_up(warehouse: Path) -> None:
+def test_author_review_does_not_count_and_stages_add_up(warehouse: DbtRun) -> None:
     row = pull_request(warehouse, "hoco/api", 1)
     assert row["author_developer_id"] == ALICE
     assert row["first_commit_at"] == ts(1, 9)
@@ -110,7 +110,7 @@ def test_author_review_does_not_count_and_stages_add_up(warehouse: Path) -> None
     assert row["has_negative_stage"] is False
 
 
-def test_fractional_hours_and_deployment_link(warehouse: Path) -> None:
+def test_fractional_hours_and_deployment_link(warehouse: DbtRun) -> None:
     row = pull_request(warehouse, "hoco/api", 2)
     assert row["first_review_at"] == ts(11, 14, 30, 45)
     assert row["first_deployed_at"] == ts(13, 12)
@@ -119,7 +119,7 @@ def test_fractional_hours_and_deployment_link(warehouse: Path) -> None:
                  deploy_hours=20.0, lead_time_hours=116.0)
 
 
-def test_review_before_creation_nulls_pickup_and_flags(warehouse: Path) -> None:
+def test_review_before_creation_nulls_pickup_and_flags(warehouse: DbtRun) -> None:
     row = pull_request(warehouse, "hoco/api", 3)
     assert row["author_developer_id"] == CAROL  # login matched case-insensitively
     assert row["first_review_at"] == ts(18, 8)
@@ -130,7 +130,7 @@ def test_review_before_creation_nulls_pickup_and_flags(warehouse: Path) -> None:
     assert row["deployment_link_reason"] == "not_yet_deployed"
 
 
-def test_draft_ghost_and_missing_commits(warehouse: Path) -> None:
+def test_draft_ghost_and_missing_commits(warehouse: DbtRun) -> None:
     draft = pull_request(warehouse, "hoco/api", 4)
     assert draft["is_draft"] is True and draft["state"] == "open" and draft["deployment_link_reason"] == "not_merged"
     assert_hours(draft, coding_hours=1.0, pickup_hours=None, review_hours=None, cycle_hours=None)
@@ -148,14 +148,14 @@ def test_draft_ghost_and_missing_commits(warehouse: Path) -> None:
     assert web["pull_request_id"] != pr_id("hoco/api", 1)
 
 
-def test_pull_request_merged_before_baseline_is_not_linked(warehouse: Path) -> None:
+def test_pull_request_merged_before_baseline_is_not_linked(warehouse: DbtRun) -> None:
     row = pull_request(warehouse, "hoco/api", 1)
     assert row["first_deployed_at"] is None
     assert row["first_deployment_id"] is None
     assert row["deployment_link_reason"] == "before_deployment_history"
 
 
-def test_ai_assisted_by_adoption_or_trailer(warehouse: Path) -> None:
+def test_ai_assisted_by_adoption_or_trailer(warehouse: DbtRun) -> None:
     flags = {
         (row["repository_full_name"], row["number"]): (row["is_ai_assisted"], row["has_claude_coauthor_trailer"])
         for row in rows(warehouse, "select repository_full_name, number, is_ai_assisted, has_claude_coauthor_trailer "
@@ -174,7 +174,7 @@ def test_ai_assisted_by_adoption_or_trailer(warehouse: Path) -> None:
 # --- reviews ---------------------------------------------------------------------------------------
 
 
-def test_reviews_keep_submitted_ones_and_mark_the_author(warehouse: Path) -> None:
+def test_reviews_keep_submitted_ones_and_mark_the_author(warehouse: DbtRun) -> None:
     found = {row["source_id"]: row for row in rows(warehouse, "select * from marts.fct_reviews")}
     assert sorted(found) == [5001, 5002, 5003, 5004, 5006, 5007, 6001]  # pending 5005 left out
     assert found[5001]["is_author_review"] is True
@@ -186,7 +186,7 @@ def test_reviews_keep_submitted_ones_and_mark_the_author(warehouse: Path) -> Non
 # --- deployments -----------------------------------------------------------------------------------
 
 
-def test_deployments_status_baseline_and_change_count(warehouse: Path) -> None:
+def test_deployments_status_baseline_and_change_count(warehouse: DbtRun) -> None:
     found = {row["source_id"]: row for row in rows(warehouse, "select * from marts.fct_deployments")}
     expected = {
         # id: (status, deployed_at, is_production, is_successful, is_failure, is_baseline, change_count)
@@ -209,7 +209,7 @@ def test_deployments_status_baseline_and_change_count(warehouse: Path) -> None:
 # --- dimensions ------------------------------------------------------------------------------------
 
 
-def test_dimensions(warehouse: Path) -> None:
+def test_dimensions(warehouse: DbtRun) -> None:
     teams = {row["team_id"]: (row["team_name"], row["parent_team_id"]) for row in rows(warehouse, "select * from marts.dim_team")}
     assert teams == {"eng": ("Engineering", None), "platform": ("Platform", "eng"), "payments": ("Payments", "eng")}
 
@@ -234,7 +234,7 @@ def test_dimensions(warehouse: Path) -> None:
     assert friday["week_start"] == dt.date(2024, 2, 26) and friday["month_start"] == dt.date(2024, 3, 1)
 
 
-def test_identities_learn_commit_emails(warehouse: Path) -> None:
+def test_identities_learn_commit_emails(warehouse: DbtRun) -> None:
     found = rows(warehouse, "select developer_id, identity_source from intermediate.int_developer_identities "
                             "where identity_type = 'email' and identity_value = 'bob.baker@users.noreply.github.com'")
     assert found == [{"developer_id": BOB, "identity_source": "github_commit"}]
@@ -243,7 +243,7 @@ def test_identities_learn_commit_emails(warehouse: Path) -> None:
 # --- AI usage --------------------------------------------------------------------------------------
 
 
-def test_ai_usage_daily_carries_actor_day_metrics_once(warehouse: Path) -> None:
+def test_ai_usage_daily_carries_actor_day_metrics_once(warehouse: DbtRun) -> None:
     day = {row["model"]: row for row in rows(warehouse, "select * from marts.fct_ai_usage_daily "
                                                         "where actor_id = 'alice@hoco.io' and date_day = date '2024-03-12'")}
     assert set(day) == {"claude-opus-4", "claude-sonnet-4"}
@@ -258,7 +258,7 @@ def test_ai_usage_daily_carries_actor_day_metrics_once(warehouse: Path) -> None:
     assert {row["source"] for row in day.values()} == {"anthropic_api"}
 
 
-def test_unmatched_ai_actors_keep_their_rows(warehouse: Path) -> None:
+def test_unmatched_ai_actors_keep_their_rows(warehouse: DbtRun) -> None:
     found = {row["actor_id"]: row for row in rows(
         warehouse, "select actor_id, developer_id, sessions, cost_usd from marts.fct_ai_usage_daily "
                    "where actor_id in ('contractor@external.dev', 'ci-bot-key', 'Carol@HoCo.io')")}
@@ -275,7 +275,7 @@ def test_unmatched_ai_actors_keep_their_rows(warehouse: Path) -> None:
 # --- the panel -------------------------------------------------------------------------------------
 
 
-def test_panel_spans_every_developer_and_pull_request_week(warehouse: Path) -> None:
+def test_panel_spans_every_developer_and_pull_request_week(warehouse: DbtRun) -> None:
     panel = {(row["developer_id"], row["week_start"]): row for row in rows(warehouse, "select * from marts.mart_ai_impact_panel")}
     weeks = [dt.date(2024, 3, day) for day in (4, 11, 18, 25)]
     assert set(panel) == {(developer, week) for developer in (ALICE, BOB, CAROL, DAVE) for week in weeks}
@@ -308,11 +308,13 @@ def test_panel_spans_every_developer_and_pull_request_week(warehouse: Path) -> N
 # --- docs ------------------------------------------------------------------------------------------
 
 
-def test_docs_generate(dbt_build: Any) -> None:
-    assert dbt_build.result.returncode == 0
-    result = dbt_build.run("docs", "generate")
+@pytest.mark.parametrize("target, double_type", [("duckdb", "DOUBLE"), ("postgres", "double precision")])
+def test_docs_generate(target: str, double_type: str, request: pytest.FixtureRequest) -> None:
+    build: DbtRun = request.getfixturevalue("dbt_build" if target == "duckdb" else "dbt_build_postgres")
+    assert build.result.returncode == 0
+    result = build.run("docs", "generate")
     assert result.returncode == 0, result.stdout[-4000:]
-    catalog = json.loads((dbt_build.target_path / "catalog.json").read_text())
+    catalog = json.loads((build.target_path / "catalog.json").read_text())
     assert "model.impact_warehouse.fct_pull_requests" in catalog["nodes"]
     columns = catalog["nodes"]["model.impact_warehouse.fct_pull_requests"]["columns"]
-    assert columns["review_hours"]["type"] == "DOUBLE"
+    assert columns["review_hours"]["type"] == double_type

@@ -114,8 +114,9 @@ final as (
         ----------  treatment
         developer_weeks.ai_adopted_at,
         coalesce(developer_weeks.week_start >= developer_weeks.ai_adopted_at, false) as is_post_adoption,
+        -- floor of a decimal division: `integer / 7` truncates on PostgreSQL but not on DuckDB
         cast(
-            {{ dbt.datediff('developer_weeks.ai_adopted_at', 'developer_weeks.week_start', 'day') }} / 7
+            floor({{ dbt.datediff('developer_weeks.ai_adopted_at', 'developer_weeks.week_start', 'day') }} / 7.0)
             as {{ dbt.type_int() }}
         ) as weeks_since_adoption,
 
