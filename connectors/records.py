@@ -135,6 +135,46 @@ class ClaudeCodeModelDay:
     estimated_cost_usd: float
 
 
+# --- Claude Code local session transcripts ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaudeTranscriptMessage:
+    """One API response from Claude Code's session transcripts (`projects/**/*.jsonl`), counted once.
+
+    The line kept is the response's final one (largest `output_tokens`) across every file read; see
+    `connectors.claude_transcripts` for the rule. A later sync may land the same `dedup_key` again with a
+    larger `output_tokens` (a response that was still streaming): readers keep, per `dedup_key`, the row
+    with the largest `output_tokens` (then the latest `_extracted_at`).
+    """
+
+    developer: str  # the identity the configuration gives: `developer:` or the person folder's name
+    developer_email: str | None  # resolved through the team mapping; None when the folder matched nobody
+    session_id: str
+    message_id: str | None
+    request_id: str | None
+    uuid: str | None  # of the line kept
+    dedup_key: str  # "<message.id>|<requestId>", "<message.id>|" without requestId, "uuid:<uuid>" without both
+    timestamp: dt.datetime  # UTC, of the line kept
+    model: str
+    is_sidechain: bool  # subagent work
+    agent_id: str | None
+    cwd: str | None  # which checkout: ties the response to a repository
+    git_branch: str | None  # ties it to a pull request's head branch
+    version: str | None  # Claude Code version that wrote the line
+    stop_reason: str | None  # null on a streaming snapshot
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int
+    cache_read_input_tokens: int
+    cache_creation_5m_tokens: int | None  # null when the line has no 5m/1h split (older versions)
+    cache_creation_1h_tokens: int | None
+    cost_usd: float | None  # null only when the model has no price
+    cost_source: str  # costUSD (the line's own) | pricing (connectors/data/model_pricing.csv) | unpriced
+    file: str  # path relative to the configured folder
+    line: int  # 1-based line number in that file
+
+
 # --- Organisation (the configured team mapping) ----------------------------------------------------
 
 
@@ -194,5 +234,6 @@ RAW_ENTITIES: dict[str, type] = {
     "github/deployment_commits": GithubDeploymentCommit,
     "anthropic/claude_code_actor_days": ClaudeCodeActorDay,
     "anthropic/claude_code_model_days": ClaudeCodeModelDay,
+    "claude_code/transcript_messages": ClaudeTranscriptMessage,
     "org/team_members": TeamMember,
 }

@@ -62,6 +62,23 @@ class AnthropicConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class TranscriptsEntry:
+    """One `claude_code.transcripts` entry: a folder of session logs and, optionally, whose they are.
+
+    With `developer` the folder is one person's `~/.claude` (or `~/.config/claude`, or its `projects/`);
+    without it, the folder holds one subfolder per person named by an identity of the team mapping.
+    """
+
+    path: Path
+    developer: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaudeCodeConfig:
+    transcripts: tuple[TranscriptsEntry, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class ImpactConfig:
     path: Path | None
     start_date: dt.date
@@ -72,6 +89,7 @@ class ImpactConfig:
     teams_file: Path | None
     github: GithubConfig | None
     anthropic: AnthropicConfig | None
+    claude_code: ClaudeCodeConfig | None = None
 
 
 def _expand_env(value: Any, key_path: str) -> Any:
@@ -159,6 +177,8 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None) -> ImpactConf
             reread_days=int(section.get("reread_days", 3)),
         )
 
+    claude_code = _claude_code(data.get("claude_code"), base)
+
     if "start_date" not in data:
         raise ConfigError("start_date is missing: the first sync reads history from this day (e.g. 2026-01-05)")
     warehouse = data.get("warehouse") or os.environ.get("IMPACT_WAREHOUSE") or DEFAULT_WAREHOUSE
@@ -174,7 +194,43 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None) -> ImpactConf
         teams_file=_resolve(base, teams) if teams else None,
         github=github,
         anthropic=anthropic,
+        claude_code=claude_code,
     )
+
+
+def _claude_code(section: Any, base: Path) -> ClaudeCodeConfig | None:
+    """`claude_code.transcripts`: a list of `{path, developer?}` (or bare paths); default `$CLAUDE_TRANSCRIPTS`.
+
+    The environment variable holds one or more folders separated by the OS path separator (`:`), each a
+    folder of person subfolders. Relative paths are taken from the config file's folder.
+    """
+    section = section or {}
+    if not isinstance(section, dict):
+        raise ConfigError("claude_code must be a mapping, e.g. claude_code: {transcripts: [{path: transcripts/}]}")
+    entries = section.get("transcripts")
+    if entries is None:
+        env = os.environ.get("CLAUDE_TRANSCRIPTS", "")
+        entries = [{"path": part} for part in env.split(os.pathsep) if part.strip()]
+    if isinstance(entries, (str, dict)):
+        entries = [entries]
+    if not isinstance(entries, list):
+        raise ConfigError("claude_code.transcripts must be a list of {path: ..., developer: ...} entries")
+    parsed = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, str):
+            entry = {"path": entry}
+        if not isinstance(entry, dict) or not entry.get("path"):
+            raise ConfigError(
+                f"claude_code.transcripts[{index}] needs a path, e.g. {{path: transcripts/alice, developer: alice@hoco.io}}"
+            )
+        unknown = set(entry) - {"path", "developer"}
+        if unknown:
+            raise ConfigError(f"claude_code.transcripts[{index}] has unknown keys {sorted(unknown)}: use path, developer")
+        developer = str(entry["developer"]).strip() if entry.get("developer") else None
+        parsed.append(TranscriptsEntry(path=_resolve(base, str(entry["path"])), developer=developer))
+    if not parsed and "transcripts" not in section:
+        return None
+    return ClaudeCodeConfig(transcripts=tuple(parsed))
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ImpactConfig:

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
 
 from connectors.claude_code import ClaudeCodeAnalyticsClient
 import duckdb
+
+from connectors.claude_transcripts import (
+    TranscriptFolder, TranscriptReader, identity_index, person_folders, session_files,
+)
 
 from connectors.github import SETTLED_STATES, GithubConnector, KnownDeployment
 from connectors.team_mapping import read_team_mapping
@@ -154,4 +159,91 @@ def sync_claude_code(
         if number % 30 == 0 or number == total_days:
             logger.info("anthropic: %d/%d days read (through %s)", number, total_days, day.date)
     summary.cursors = {cursor_key: state.get(cursor_key) or ""}
+    return summary
+
+
+TRANSCRIPTS_ENTITY = "claude_code/transcript_messages"
+TRANSCRIPT_FILES_KEY = "claude_transcripts:files"
+
+
+@dataclasses.dataclass
+class TranscriptSyncSummary(SyncSummary):
+    """What a transcripts sync read, and what it could not attribute or parse (never silently dropped)."""
+
+    files_read: int = 0
+    files_unchanged: int = 0
+    responses_read: int = 0
+    #: person folders (or configured developers) matching no identity of the team mapping: still landed,
+    #: with developer_email null
+    unmatched_folders: list[str] = dataclasses.field(default_factory=list)
+    #: "file:line: reason" of every line skipped as invalid JSON (a truncated last line among them)
+    invalid_lines: list[str] = dataclasses.field(default_factory=list)
+
+
+def _landed_transcript_keys(config: ImpactConfig) -> dict[str, int]:
+    """dedup_key -> largest output_tokens already landed, read back from the landing."""
+    folder = config.raw_dir / TRANSCRIPTS_ENTITY
+    if not any(folder.glob("*.parquet")):
+        return {}
+    rows = duckdb.execute(
+        f"select dedup_key, max(output_tokens) from read_parquet('{folder}/*.parquet') group by dedup_key"
+    ).fetchall()
+    return {key: int(tokens) for key, tokens in rows}
+
+
+def sync_claude_transcripts(
+    config: ImpactConfig, *, full_refresh: bool = False, logger: logging.Logger = log
+) -> TranscriptSyncSummary:
+    """Land each API response of the configured transcript folders once.
+
+    Files unchanged since the last sync (same size and mtime) are not read again; changed and new files
+    are read whole and deduplicated across files, and only responses not landed yet, or landed with a
+    smaller `output_tokens` (a response that was still streaming), are landed, in one batch. So a re-run
+    lands nothing new, and a session file that grew adds only its new responses. The file list is saved
+    after the batch has landed; a crash in between re-reads those files and finds their responses
+    landed already.
+    """
+    summary = TranscriptSyncSummary("claude_transcripts")
+    if config.claude_code is None or not config.claude_code.transcripts:
+        return summary
+    members = read_team_mapping(config.teams_file) if config.teams_file else None
+    index = identity_index(members) if members is not None else None
+    people, summary.unmatched_folders = person_folders(
+        [TranscriptFolder(entry.path, entry.developer) for entry in config.claude_code.transcripts], index
+    )
+    for identity in summary.unmatched_folders:
+        logger.warning("claude transcripts: %s matches nobody in the team mapping; landed without an email", identity)
+    state = _state(config)
+    landed = _landed_transcript_keys(config)
+    # Nothing landed (a fresh or wiped landing folder): read every file, whatever the saved list says.
+    known: dict[str, str] = (
+        {} if full_refresh or not landed else json.loads(state.get(TRANSCRIPT_FILES_KEY) or "{}")
+    )
+    reader = TranscriptReader()
+    current: dict[str, str] = {}
+    for person in people:
+        for path in session_files(person):
+            stat = path.stat()
+            name, signature = str(path.resolve()), f"{stat.st_size}:{stat.st_mtime_ns}"
+            current[name] = signature
+            if known.get(name) == signature:
+                summary.files_unchanged += 1
+                continue
+            reader.add_file(path, person)
+    summary.files_read = reader.files
+    summary.responses_read = len(reader.best)
+    summary.invalid_lines = [str(line) for line in reader.invalid]
+    for line in summary.invalid_lines:
+        logger.warning("claude transcripts: skipped %s", line)
+    new = [record for record in reader.records() if record.output_tokens > landed.get(record.dedup_key, -1)]
+    folder = config.raw_dir / TRANSCRIPTS_ENTITY
+    if new or not any(folder.glob("*.parquet")):
+        summary.land(config, TRANSCRIPTS_ENTITY, new, _utc_now())
+    state.save(TRANSCRIPT_FILES_KEY, json.dumps(current, sort_keys=True))
+    summary.cursors = {TRANSCRIPT_FILES_KEY: f"{len(current)} files"}
+    logger.info(
+        "claude transcripts: %d files read (%d unchanged), %d responses, %d landed, %d invalid lines, %d unmatched",
+        summary.files_read, summary.files_unchanged, summary.responses_read, len(new), len(summary.invalid_lines),
+        len(summary.unmatched_folders),
+    )
     return summary

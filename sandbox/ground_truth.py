@@ -130,3 +130,51 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
     }
     (folder / "planted_effects.json").write_text(json.dumps(effects, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return folder
+
+
+def _transcript_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+
+
+def write_transcript_truth(org: Organisation, folder: str | Path) -> Path:
+    """The answer key of the transcripts `sandbox.transcripts.write_transcripts` writes for `org`.
+
+    `transcript_usage.csv`: one row per counted API response (final numbers; cost from `costUSD` where
+    the line carries it, else list prices with the 5m/1h cache split). `transcript_daily.csv`: totals per
+    developer x UTC day x model, cost rounded to the cent. Separate from `write_ground_truth` because
+    generating every transcript is work the other answer files do not need.
+    """
+    from sandbox.transcripts import generate_transcripts  # the transcripts module imports this one's siblings
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    responses = sorted(
+        generate_transcripts(org).responses, key=lambda r: (r.email, r.timestamp, r.message_id, r.request_id or "")
+    )
+    _write(
+        folder / "transcript_usage.csv",
+        ["email", "session_id", "message_id", "request_id", "timestamp", "model", "input_tokens", "output_tokens",
+         "cache_creation_tokens", "cache_read_tokens", "cache_creation_5m_tokens", "cache_creation_1h_tokens",
+         "is_sidechain", "cwd", "git_branch", "cost_usd", "cost_source"],
+        (
+            [r.email, r.session_id, r.message_id, r.request_id, _transcript_time(r.timestamp), r.model,
+             r.input_tokens, r.output_tokens, r.cache_creation_tokens, r.cache_read_tokens, r.cache_creation_5m,
+             r.cache_creation_1h, r.is_sidechain, r.cwd, r.git_branch, f"{r.cost_usd:.10f}", r.cost_source]
+            for r in responses
+        ),
+    )
+    daily: dict[tuple[str, dt.date, str], list] = {}
+    for r in responses:
+        key = (r.email, r.timestamp.date(), r.model)
+        totals = daily.setdefault(key, [0, 0, 0, 0, 0, 0.0])
+        for index, value in enumerate(
+            (1, r.input_tokens, r.output_tokens, r.cache_creation_tokens, r.cache_read_tokens, r.cost_usd)
+        ):
+            totals[index] += value
+    _write(
+        folder / "transcript_daily.csv",
+        ["email", "date", "model", "responses", "input_tokens", "output_tokens", "cache_creation_tokens",
+         "cache_read_tokens", "cost_usd"],
+        ([*key, *totals[:5], f"{totals[5]:.2f}"] for key, totals in sorted(daily.items())),
+    )
+    return folder
