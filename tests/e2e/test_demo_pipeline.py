@@ -113,6 +113,29 @@ def test_deployments_equal_ground_truth(warehouse, truth: Path) -> None:
     assert (actual.loc[counted, "change_count"] == expected.loc[counted, "change_count"]).all()
 
 
+def test_dora_weekly_equals_ground_truth(warehouse, truth: Path) -> None:
+    owners = warehouse.execute("select full_name as repository, team_id from marts.dim_repository").df()
+    deployments = read_truth(truth, "deployments").merge(owners, on="repository")
+    shipped = deployments[(deployments["environment"] == "production") & (deployments["status"] == "success")]
+    expected_deployments = shipped.groupby(
+        ["team_id", shipped["deployed_at"].dt.to_period("W-SUN").dt.start_time]
+    ).size()
+    prs = read_truth(truth, "pull_requests").merge(owners, on="repository").dropna(subset=["lead_time_hours"])
+    expected_lead = prs.groupby(["team_id", prs["first_deployed_at"].dt.to_period("W-SUN").dt.start_time])[
+        "lead_time_hours"
+    ].median()
+    actual = warehouse.execute(
+        "select team_id, week_start, deployments, lead_time_p50_hours from marts.mart_dora_weekly"
+    ).df()
+    actual["week_start"] = pd.to_datetime(actual["week_start"])
+    actual = actual.set_index(["team_id", "week_start"])
+    busy = actual[actual["deployments"] > 0]["deployments"]
+    assert busy.to_dict() == {k: int(v) for k, v in expected_deployments.items()}
+    lead = actual["lead_time_p50_hours"].dropna()
+    assert set(lead.index) == set(expected_lead.index)
+    np.testing.assert_allclose(lead.sort_index().to_numpy(), expected_lead.sort_index().to_numpy(), atol=1e-9)
+
+
 def test_adoption_and_ai_usage_equal_ground_truth(warehouse, truth: Path) -> None:
     developers = read_truth(truth, "developers").set_index("email").sort_index()
     actual = warehouse.execute("select email, ai_adopted_at from marts.dim_developer").df().set_index("email").sort_index()
