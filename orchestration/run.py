@@ -42,6 +42,13 @@ class PipelineFailed(RuntimeError):
     pass
 
 
+def _root_cause(error) -> str:  # noqa: ANN001 - dagster's SerializableErrorInfo
+    """The innermost error message: Dagster wraps the asset's own exception in its step error."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def _instance() -> DagsterInstance:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(Path(".dagster").resolve())))
     home.mkdir(parents=True, exist_ok=True)
@@ -104,7 +111,7 @@ def _run_stage(stage: Stage, instance: DagsterInstance, log_level: str, log_path
     )
     if not result.success:
         failures = [
-            event.step_failure_data.error.message.strip()
+            _root_cause(event.step_failure_data.error)
             for event in result.all_events
             if event.is_step_failure and event.step_failure_data and event.step_failure_data.error
         ]

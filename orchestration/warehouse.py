@@ -28,8 +28,22 @@ _VENV_DBT = Path(sys.executable).with_name("dbt")
 DBT_EXECUTABLE = str(_VENV_DBT) if _VENV_DBT.exists() else (shutil.which("dbt") or "dbt")
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROFILES_DIR)
-if os.environ.get("DAGSTER_IS_DEV_CLI") or not dbt_project.manifest_path.exists():
-    # `dagster dev` re-parses on every load so edited models show up; elsewhere only when missing.
+
+
+def _manifest_is_stale() -> bool:
+    """True when the manifest is missing or older than any file dbt parses (models, seeds, macros...)."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    sources = [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROFILES_DIR / "profiles.yml"]
+    for folder in ("models", "seeds", "macros", "tests"):
+        sources.extend(p for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())
+    return any(path.stat().st_mtime > built for path in sources if path.exists())
+
+
+if os.environ.get("DAGSTER_IS_DEV_CLI") or _manifest_is_stale():
+    # Dagster must describe the same models dbt will build, so parse whenever the project changed.
     subprocess.run(
         [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
          "--profiles-dir", str(DBT_PROFILES_DIR)],
