@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from analysis.did import att_gt
 from analysis.estimates import (
@@ -158,7 +159,9 @@ def test_callaway_santanna_rows(warehouse, panel):
     review = cs.loc["review_hours"]
     assert review["ci_low"] < REVIEW_EFFECT < review["ci_high"]
     assert review["ci_high"] < 0 and review["p_value"] < 0.001
-    assert review["ci_high"] - review["estimate"] == pytest.approx(1.959964 * review["se"], rel=1e-5)  # normal CI
+    # t interval over developers (finite-cluster correction)
+    t_crit = stats.t.ppf(0.975, review["n_units"] - 1)
+    assert review["ci_high"] - review["estimate"] == pytest.approx(t_crit * review["se"], rel=1e-5), t_crit
     assert review["effect_pct"] == pytest.approx(100 * math.expm1(review["estimate"]))
     assert review["effect_pct_ci_low"] == pytest.approx(100 * math.expm1(review["ci_low"]))
     with_review = panel[panel["log_review_hours_mean"].notna()]
@@ -180,10 +183,14 @@ def test_callaway_santanna_rows(warehouse, panel):
     )
     simple = direct.aggregate("simple")
     assert review["estimate"] == pytest.approx(simple.overall_att, abs=1e-12)
-    assert review["se"] == pytest.approx(simple.overall_se, rel=1e-10)
+    # finite-cluster correction over G developers: G/(G-1) on the variance, F(q, G-q) for the pre-test
+    clusters = review["n_units"]
+    assert review["se"] == pytest.approx(simple.overall_se * math.sqrt(clusters / (clusters - 1)), rel=1e-10)
     pre = direct.pretest(on="dynamic", min_e=EVENT_WINDOW[0])
     assert pre.df == -EVENT_WINDOW[0]
-    assert review["pre_trend_p_value"] == pytest.approx(pre.p_value, rel=1e-10)
+    f_stat = pre.statistic * (clusters - 1) / clusters * (clusters - pre.df) / ((clusters - 1) * pre.df)
+    assert review["pre_trend_p_value"] == pytest.approx(stats.f.sf(f_stat, pre.df, clusters - pre.df), rel=1e-10)
+    assert review["pre_trend_p_value"] > pre.p_value  # the chi-squared reference rejects too often
     assert 0.001 < review["pre_trend_p_value"] <= 1.0  # no pre-trend is planted
 
 
@@ -215,7 +222,8 @@ def test_writes_event_study(warehouse):
     # varying base period: pre-adoption points are week-on-week changes, around zero
     assert review.loc[-8:-1, "estimate"].abs().mean() < 0.08
     half = (review["ci_high"] - review["ci_low"]) / 2
-    assert np.allclose(half, 1.959964 * review["se"], rtol=1e-5)
+    ratio = (half / review["se"]).to_numpy()
+    assert np.allclose(ratio, ratio[0], rtol=1e-9) and 1.96 < ratio[0] < 2.2, ratio[0]
 
 
 def test_rerun_replaces_tables(warehouse):
