@@ -451,8 +451,8 @@ def _teams(con: duckdb.DuckDBPyConnection, min_team_size: int) -> tuple[list[dic
 
 
 #: Callaway & Sant'Anna leads only with this many adopters in its estimate. `make validate` on the
-#: small sandbox (cohorts of 1-2 developers, ~14 usable adopters) found its intervals covering 92%
-#: and its pre-trend test rejecting half of clean panels; two-way fixed effects leads there instead.
+#: small sandbox (cohorts of 1-2 developers, ~14 usable adopters) found it calibrated but 2.5 times
+#: noisier than two-way fixed effects (power 27% against 81%), which leads there instead.
 MIN_TREATED_UNITS_FOR_CS = 30
 
 
