@@ -7,13 +7,14 @@ The demo writes an `impact.yaml` that points every source at the running sandbox
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
 import yaml
 
 from analysis.report import headline_sentence, pick_headline_rows
-from sandbox.ground_truth import write_ground_truth
+from sandbox.ground_truth import write_ground_truth, write_transcript_truth
 from sandbox.organisation import Organisation
 
 SANDBOX_TOKEN_VARIABLE = "IMPACT_SANDBOX_TOKEN"
@@ -21,11 +22,13 @@ SANDBOX_TOKEN = "sandbox-token"
 
 
 def sandbox_config(
-    org: Organisation, server_url: str, *, warehouse: Path, teams_file: Path, reports_dir: Path
+    org: Organisation, server_url: str, *, warehouse: Path, teams_file: Path, reports_dir: Path,
+    transcripts_dir: Path | None = None,
 ) -> dict[str, object]:
-    """An impact.yaml mapping whose sources all point at the sandbox at `server_url`."""
+    """An impact.yaml mapping whose sources all point at the sandbox at `server_url` (and, when given, at
+    the sandbox's Claude Code transcripts in `transcripts_dir`: one subfolder per developer's e-mail)."""
     reference = f"${{{SANDBOX_TOKEN_VARIABLE}}}"
-    return {
+    mapping: dict[str, object] = {
         "start_date": org.start_date.isoformat(),
         "end_date": org.end_date.isoformat(),
         "warehouse": str(warehouse),
@@ -34,18 +37,29 @@ def sandbox_config(
         "github": {"api_url": server_url, "token": reference, "orgs": [org.github_org]},
         "anthropic": {"api_url": server_url, "admin_key": reference},
     }
+    if transcripts_dir is not None:
+        mapping["claude_code"] = {"transcripts": [{"path": str(transcripts_dir)}]}
+    return mapping
 
 
 def write_sandbox_config(
     org: Organisation, server_url: str, config_path: Path, *, warehouse: Path, reports_dir: Path
 ) -> Path:
-    """Write the config and the organisation's ground truth (its team mapping included) beside it."""
+    """Write the config and the organisation's ground truth (its team mapping included) beside it, and
+    the organisation's Claude Code session transcripts in `transcripts/` beside it (with their answer key,
+    transcript_usage.csv and transcript_daily.csv, in the ground truth folder)."""
+    from sandbox.transcripts import write_transcripts  # generating transcripts is only needed here
+
     config_path = Path(config_path).resolve()
     truth_dir = config_path.parent / "ground_truth"
+    transcripts_dir = config_path.parent / "transcripts"
     write_ground_truth(org, truth_dir)
+    shutil.rmtree(transcripts_dir, ignore_errors=True)  # the demo's own folder: no stale sessions of another seed
+    write_transcripts(org, transcripts_dir)
+    write_transcript_truth(org, truth_dir)
     mapping = sandbox_config(
         org, server_url, warehouse=Path(warehouse).resolve(), teams_file=truth_dir / "team_mapping.csv",
-        reports_dir=Path(reports_dir).resolve(),
+        reports_dir=Path(reports_dir).resolve(), transcripts_dir=transcripts_dir,
     )
     config_path.parent.mkdir(parents=True, exist_ok=True)
     header = (

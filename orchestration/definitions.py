@@ -12,11 +12,11 @@ from dagster import (
 from dagster_dbt import DbtCliResource
 
 from orchestration.analysis import impact_estimates, impact_report
-from orchestration.extract import raw_anthropic, raw_github, raw_org
+from orchestration.extract import raw_anthropic, raw_claude_code, raw_github, raw_org
 from orchestration.resources import ImpactConfigResource
 from orchestration.warehouse import DBT_EXECUTABLE, dbt_project, warehouse_models
 
-ALL_ASSETS = [raw_org, raw_github, raw_anthropic, warehouse_models, impact_estimates, impact_report]
+ALL_ASSETS = [raw_org, raw_github, raw_anthropic, raw_claude_code, warehouse_models, impact_estimates, impact_report]
 
 daily_refresh = define_asset_job("daily_refresh", selection=AssetSelection.all())
 

@@ -3,7 +3,14 @@
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from impact.sync import SyncSummary, sync_claude_code, sync_github, sync_team_mapping
+from impact.sync import (
+    SyncSummary,
+    TranscriptSyncSummary,
+    sync_claude_code,
+    sync_claude_transcripts,
+    sync_github,
+    sync_team_mapping,
+)
 from orchestration.resources import ImpactConfigResource
 
 
@@ -54,3 +61,26 @@ def raw_github(context: AssetExecutionContext, impact_config: ImpactConfigResour
 )
 def raw_anthropic(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
     return _result(sync_claude_code(impact_config.load(), logger=context.log))
+
+
+@asset(
+    key=AssetKey(["raw", "claude_code"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"python", "parquet"},
+    description=(
+        "Claude Code local session transcripts (projects/**/*.jsonl from the configured folders): each "
+        "counted API response once, with its tokens, cost, session, cwd and git branch. Unchanged files "
+        "are not read again; folders matching nobody in the team mapping are landed and reported."
+    ),
+)
+def raw_claude_code(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    summary: TranscriptSyncSummary = sync_claude_transcripts(impact_config.load(), logger=context.log)
+    result = _result(summary)
+    metadata = dict(result.metadata or {})
+    metadata["files_read"] = MetadataValue.int(summary.files_read)
+    metadata["files_unchanged"] = MetadataValue.int(summary.files_unchanged)
+    metadata["responses_read"] = MetadataValue.int(summary.responses_read)
+    metadata["unmatched_folders"] = MetadataValue.json(summary.unmatched_folders)
+    metadata["invalid_lines"] = MetadataValue.int(len(summary.invalid_lines))
+    return MaterializeResult(metadata=metadata)

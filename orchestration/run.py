@@ -18,7 +18,7 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
 from orchestration.definitions import ALL_ASSETS, defs
 from orchestration.analysis import impact_estimates, impact_report
-from orchestration.extract import raw_anthropic, raw_github, raw_org
+from orchestration.extract import raw_anthropic, raw_claude_code, raw_github, raw_org
 from orchestration.warehouse import warehouse_models
 
 
@@ -32,6 +32,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("extract: team mapping", AssetSelection.assets(raw_org)),
     Stage("extract: GitHub", AssetSelection.assets(raw_github)),
     Stage("extract: Claude Code analytics", AssetSelection.assets(raw_anthropic)),
+    Stage("extract: Claude Code transcripts", AssetSelection.assets(raw_claude_code)),
     Stage("warehouse: dbt build", AssetSelection.assets(warehouse_models)),
     Stage("analysis: difference-in-differences", AssetSelection.assets(impact_estimates)),
     Stage("report", AssetSelection.assets(impact_report)),

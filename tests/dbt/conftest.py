@@ -30,6 +30,7 @@ import pytest
 from connectors.records import (
     ClaudeCodeActorDay,
     ClaudeCodeModelDay,
+    ClaudeTranscriptMessage,
     GithubDeployment,
     GithubDeploymentCommit,
     GithubDeploymentStatus,
@@ -99,6 +100,19 @@ def _model_day(actor_id: str, day: int, model: str, cost: float, tokens: tuple[i
                               model=model, input_tokens=tokens[0], output_tokens=tokens[1],
                               cache_read_tokens=tokens[2], cache_creation_tokens=tokens[3],
                               estimated_cost_usd=cost)
+
+
+def _transcript(key: str, session: str, at: dt.datetime, output: int, cost: float, *, email: str | None = "alice@hoco.io",
+                cwd: str = "/home/alice/src/api", branch: str = "feature/login", model: str = "claude-sonnet-4",
+                sidechain: bool = False) -> ClaudeTranscriptMessage:
+    return ClaudeTranscriptMessage(
+        developer=email or "stranger", developer_email=email, session_id=session, message_id=key, request_id=f"req-{key}",
+        uuid=f"uuid-{key}-{output}", dedup_key=f"{key}|req-{key}", timestamp=at, model=model, is_sidechain=sidechain,
+        agent_id="agent-1" if sidechain else None, cwd=cwd, git_branch=branch, version="2.0.1",
+        stop_reason="end_turn", input_tokens=10, output_tokens=output, cache_creation_input_tokens=20,
+        cache_read_input_tokens=300, cache_creation_5m_tokens=20, cache_creation_1h_tokens=0, cost_usd=cost,
+        cost_source="pricing", file=f"alice/projects/-home-alice-src-api/{session}.jsonl", line=1,
+    )
 
 
 def land_fixture_dataset(raw_root: Path) -> None:
@@ -176,6 +190,11 @@ def land_fixture_dataset(raw_root: Path) -> None:
         deployment(103, "m2", "staging", utc(12, 17)),
         deployment(104, "m3", "staging", utc(19, 12)),
     ], late)
+    # a second repository named `api` (another owner): a transcript cwd ending in `api` is ambiguous
+    land_batch(raw_root, "github/deployments", [
+        GithubDeployment(id=200, repository="acme/api", sha="a1", ref="main", environment="staging",
+                         creator_login="deploy-bot", created_at=utc(2, 9), updated_at=utc(2, 9)),
+    ], late)
 
     def status(status_id: int, dep_id: int, state: str, created_at: dt.datetime) -> GithubDeploymentStatus:
         return GithubDeploymentStatus(id=status_id, deployment_id=dep_id, repository="hoco/api", state=state,
@@ -235,6 +254,29 @@ def land_fixture_dataset(raw_root: Path) -> None:
         _model_day("Carol@HoCo.io", 19, "claude-haiku-4", 0.1),
         _model_day("contractor@external.dev", 12, "claude-sonnet-4", 2.0),
         _model_day("ci-bot-key", 13, "claude-sonnet-4", 0.75, actor_type="api_actor"),
+    ], late)
+
+    # --- Claude Code session transcripts (counted responses, as the transcripts connector lands them)
+    # session s-login (alice, ~/src/web, branch feature/landing of hoco/web PR 1, merged 03-26 09:00):
+    #   t1 lands first as a streaming snapshot (output 50) and again, final, with output 200;
+    #   t2 3 min and t3 (sidechain) 2 min later are active; t4 the next morning (overnight gap) is idle;
+    #   t5 after the merge falls outside the PR's window.
+    # session s-main (bob, branch main: the default branch) stays unattributed, repository hoco/web.
+    # session s-ambiguous (carol): cwd `api` names hoco/api and acme/api, so no repository and no PR.
+    web = "/home/alice/src/web/"
+    land_batch(raw_root, "claude_code/transcript_messages", [
+        _transcript("t1", "s-login", utc(25, 16), 50, 0.10, cwd=web, branch="feature/landing"),
+    ], early)
+    land_batch(raw_root, "claude_code/transcript_messages", [
+        _transcript("t1", "s-login", utc(25, 16), 200, 0.30, cwd=web, branch="feature/landing"),
+        _transcript("t2", "s-login", utc(25, 16, 3), 100, 0.20, cwd=web, branch="feature/landing"),
+        _transcript("t3", "s-login", utc(25, 16, 5), 10, 0.05, cwd=web, branch="feature/landing", sidechain=True),
+        _transcript("t4", "s-login", utc(26, 8), 40, 0.25, cwd=web, branch="feature/landing", model="claude-opus-4"),
+        _transcript("t5", "s-login", utc(26, 10), 30, 0.02, cwd=web, branch="feature/landing"),
+        _transcript("t6", "s-main", utc(26, 11), 500, 1.00, email="bob@hoco.io", cwd="/home/bob/src/web", branch="main"),
+        _transcript("t7", "s-main", utc(26, 11, 6), 10, 0.01, email="bob@hoco.io", cwd="/home/bob/src/web", branch="main"),
+        _transcript("t8", "s-ambiguous", utc(19, 9), 70, 0.40, email="carol@hoco.io", cwd="/home/carol/src/api",
+                    branch="fix/tz"),
     ], late)
 
     ensure_entity_folders(raw_root)

@@ -195,6 +195,7 @@ def test_deployments_status_baseline_and_change_count(warehouse: DbtRun) -> None
         102: ("failure", None, True, False, True, False, None),
         103: ("success", ts(12, 17, 30), False, True, False, False, None),
         104: ("success", ts(19, 12, 30), False, True, False, False, None),
+        200: (None, None, False, False, False, False, None),  # acme/api, no status landed
     }
     actual = {
         source_id: (row["status"], row["deployed_at"], row["is_production"], row["is_successful"],
@@ -225,6 +226,7 @@ def test_dimensions(warehouse: DbtRun) -> None:
     assert {name: (row["repository_id"], row["team_id"]) for name, row in repositories.items()} == {
         "hoco/api": (md5("hoco/api"), "platform"),  # alice 2 + bob 1 vs carol 1
         "hoco/web": (md5("hoco/web"), "payments"),
+        "acme/api": (md5("acme/api"), None),  # deployments only: no PR author to own it
     }
 
     (calendar,) = rows(warehouse, "select min(date_day) as first, max(date_day) as last, count(*) as days, "
@@ -318,3 +320,50 @@ def test_docs_generate(target: str, double_type: str, request: pytest.FixtureReq
     assert "model.impact_warehouse.fct_pull_requests" in catalog["nodes"]
     columns = catalog["nodes"]["model.impact_warehouse.fct_pull_requests"]["columns"]
     assert columns["review_hours"]["type"] == double_type
+
+
+# --- Claude Code transcripts: sessions and AI cost per pull request --------------------------------
+
+
+def sessions(warehouse: DbtRun) -> dict[str, dict[str, Any]]:
+    return {row["session_id"]: row for row in rows(warehouse, "select * from marts.fct_ai_sessions")}
+
+
+def test_transcript_dedup_keeps_the_final_snapshot(warehouse: DbtRun) -> None:
+    (row,) = rows(warehouse, "select output_tokens, cost_usd from staging.stg_claude_code__transcript_messages "
+                             "where dedup_key = 't1|req-t1'")
+    assert row["output_tokens"] == 200 and abs(row["cost_usd"] - 0.30) < TOLERANCE
+
+
+def test_session_totals_and_active_hours(warehouse: DbtRun) -> None:
+    login = sessions(warehouse)["s-login"]
+    assert login["developer_id"] == ALICE
+    assert (login["started_at"], login["ended_at"]) == (ts(25, 16), ts(26, 10))
+    # 3 + 2 minutes of work; the overnight gap and the 2 h gap before t5 are idle
+    assert_hours(login, active_hours=5 / 60, span_hours=18.0, cost_usd=0.82, sidechain_cost_usd=0.05)
+    assert login["models"] == "claude-opus-4,claude-sonnet-4"
+    assert (login["input_tokens"], login["output_tokens"], login["cache_read_tokens"],
+            login["cache_creation_tokens"]) == (50, 380, 1500, 100)
+    assert login["repository_id"] == md5("hoco/web") and login["branch"] == "feature/landing"
+    assert login["pull_request_id"] == pr_id("hoco/web", 1)
+
+
+def test_default_branch_and_ambiguous_checkout_stay_unattributed(warehouse: DbtRun) -> None:
+    found = sessions(warehouse)
+    main = found["s-main"]
+    assert main["developer_id"] == BOB and main["repository_id"] == md5("hoco/web")
+    assert main["branch"] == "main" and main["pull_request_id"] is None
+    assert_hours(main, active_hours=0.0, cost_usd=1.01)  # a 6-minute gap is idle
+    ambiguous = found["s-ambiguous"]  # cwd `api`: hoco/api and acme/api
+    assert ambiguous["developer_id"] == CAROL
+    assert ambiguous["repository_id"] is None and ambiguous["pull_request_id"] is None
+
+
+def test_pull_request_ai_columns_sum_its_lines(warehouse: DbtRun) -> None:
+    web = pull_request(warehouse, "hoco/web", 1)
+    # t1 (final snapshot) + t2 + t3 + t4; t5 is after the merge
+    assert (web["ai_sessions"], web["ai_output_tokens"]) == (1, 350)
+    assert_hours(web, ai_cost_usd=0.80)
+    untouched = pull_request(warehouse, "hoco/api", 3)  # carol's branch, but her checkout is ambiguous
+    assert (untouched["ai_sessions"], untouched["ai_output_tokens"]) == (0, 0)
+    assert_hours(untouched, ai_cost_usd=0.0)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from conftest import DbtRun, PostgresServer
 
 TOLERANCE = 1e-9
-MARTS = ("dim_date", "dim_developer", "dim_repository", "dim_team", "fct_ai_usage_daily", "fct_deployments",
+MARTS = ("dim_date", "dim_developer", "dim_repository", "dim_team", "fct_ai_sessions", "fct_ai_usage_daily", "fct_deployments",
          "fct_pull_requests", "fct_reviews", "mart_ai_impact_panel")
 
 

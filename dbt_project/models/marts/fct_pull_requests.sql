@@ -1,5 +1,6 @@
 -- Pull requests, one row each, with their stages (DESIGN section 5), author resolved to a developer
--- and whether the PR was AI-assisted.
+-- and whether the PR was AI-assisted. ai_sessions, ai_cost_usd and ai_output_tokens sum the Claude Code
+-- transcript lines attributed to the PR (int_ai_session_lines); 0 when no line is attributed to it.
 
 with
 
@@ -24,6 +25,19 @@ identities as (
 ai_adoption as (
 
     select * from {{ ref('int_ai_adoption') }}
+
+),
+
+ai_lines as (
+
+    select
+        pull_request_id,
+        count(distinct session_id) as ai_sessions,
+        coalesce(sum(cost_usd), 0) as ai_cost_usd,
+        coalesce(sum(output_tokens), 0) as ai_output_tokens
+    from {{ ref('int_ai_session_lines') }}
+    where pull_request_id is not null
+    group by pull_request_id
 
 ),
 
@@ -60,7 +74,10 @@ joined as (
         stages.review_count,
         stages.commit_count,
         stages.has_negative_stage,
-        stages.has_claude_coauthor_trailer
+        stages.has_claude_coauthor_trailer,
+        coalesce(ai_lines.ai_sessions, 0) as ai_sessions,
+        cast(coalesce(ai_lines.ai_cost_usd, 0) as {{ type_double() }}) as ai_cost_usd,
+        coalesce(ai_lines.ai_output_tokens, 0) as ai_output_tokens
     from pull_requests
     left join authors
         on authors.pull_request_id = pull_requests.pull_request_id
@@ -68,6 +85,8 @@ joined as (
         on ai_adoption.developer_id = authors.author_developer_id
     inner join stages
         on stages.pull_request_id = pull_requests.pull_request_id
+    left join ai_lines
+        on ai_lines.pull_request_id = pull_requests.pull_request_id
 
 ),
 
@@ -116,6 +135,11 @@ final as (
         changed_files,
         review_count,
         commit_count,
+
+        ----------  Claude Code transcripts (lines attributed to the PR; 0 when none)
+        ai_sessions,
+        ai_cost_usd,
+        ai_output_tokens,
 
         ----------  flags
         is_draft,

@@ -1,0 +1,204 @@
+-- Claude Code transcript lines (one per counted API response) tied to a developer, a repository and a
+-- pull request (DESIGN section 5, "AI cost per pull request"):
+--   * developer: the line's developer_email through int_developer_identities (null when unmatched);
+--   * repository: the last path component of cwd equal to exactly one repository's name (the part of
+--     full_name after the slash, case-insensitive); a name shared by two repositories stays null;
+--   * pull request: of that repository, git_branch = the PR's head branch, and the line's time between
+--     first_commit_at - 7 days (created_at when no commit is known) and merged_at, else closed_at, else
+--     open-ended. Lines on the repository's default branch (the base branch most of its PRs target)
+--     are never attributed. When several PRs match, the earliest created wins (then the lowest number).
+-- Unattributed lines keep pull_request_id null: their cost is reported, never spread.
+
+with
+
+messages as (
+
+    select * from {{ ref('stg_claude_code__transcript_messages') }}
+
+),
+
+identities as (
+
+    select * from {{ ref('int_developer_identities') }}
+
+),
+
+pull_requests as (
+
+    select * from {{ ref('stg_github__pull_requests') }}
+
+),
+
+stages as (
+
+    select * from {{ ref('int_pull_request_stages') }}
+
+),
+
+deployments as (
+
+    select * from {{ ref('stg_github__deployments') }}
+
+),
+
+repositories as (
+
+    select repository_full_name from pull_requests
+    union
+    select repository_full_name from deployments
+
+),
+
+repository_names as (
+
+    select
+        repository_full_name,
+        lower({{ dbt.split_part('repository_full_name', "'/'", 2) }}) as repository_name
+    from repositories
+
+),
+
+unique_repository_names as (
+
+    select repository_name, min(repository_full_name) as repository_full_name
+    from repository_names
+    group by repository_name
+    having count(*) = 1
+
+),
+
+base_branch_counts as (
+
+    select repository_full_name, base_branch, count(*) as pull_request_count
+    from pull_requests
+    where base_branch is not null
+    group by 1, 2
+
+),
+
+default_branches as (
+
+    select repository_full_name, base_branch as default_branch
+    from (
+        select
+            repository_full_name,
+            base_branch,
+            row_number() over (
+                partition by repository_full_name
+                order by pull_request_count desc, base_branch
+            ) as branch_rank
+        from base_branch_counts
+    ) as ranked
+    where branch_rank = 1
+
+),
+
+pull_request_windows as (
+
+    select
+        pull_requests.pull_request_id,
+        pull_requests.repository_full_name,
+        pull_requests.pull_request_number,
+        pull_requests.head_branch,
+        pull_requests.created_at,
+        {{ dbt.dateadd('day', -7, 'coalesce(stages.first_commit_at, pull_requests.created_at)') }} as window_start,
+        coalesce(pull_requests.merged_at, pull_requests.closed_at) as window_end
+    from pull_requests
+    left join stages
+        on stages.pull_request_id = pull_requests.pull_request_id
+    where pull_requests.head_branch is not null
+
+),
+
+lines as (
+
+    select
+        messages.*,
+        -- the last path component of cwd (trailing slashes ignored)
+        lower(
+            {{ dbt.split_part("rtrim(messages.cwd, '/')", "'/'", -1) }}
+        ) as cwd_name
+    from messages
+
+),
+
+with_repository as (
+
+    select
+        lines.*,
+        unique_repository_names.repository_full_name,
+        default_branches.default_branch
+    from lines
+    left join unique_repository_names
+        on unique_repository_names.repository_name = lines.cwd_name
+    left join default_branches
+        on default_branches.repository_full_name = unique_repository_names.repository_full_name
+
+),
+
+candidate_pull_requests as (
+
+    select
+        with_repository.message_key,
+        pull_request_windows.pull_request_id,
+        row_number() over (
+            partition by with_repository.message_key
+            order by pull_request_windows.created_at, pull_request_windows.pull_request_number
+        ) as pull_request_rank
+    from with_repository
+    inner join pull_request_windows
+        on pull_request_windows.repository_full_name = with_repository.repository_full_name
+        and pull_request_windows.head_branch = with_repository.git_branch
+        and with_repository.message_at >= pull_request_windows.window_start
+        and (pull_request_windows.window_end is null or with_repository.message_at <= pull_request_windows.window_end)
+    where with_repository.default_branch is null
+        or with_repository.git_branch <> with_repository.default_branch
+
+),
+
+final as (
+
+    select
+
+        ----------  ids
+        with_repository.message_key,
+        with_repository.dedup_key,
+        with_repository.session_id,
+        identities.developer_id,
+        case
+            when with_repository.repository_full_name is not null
+                then {{ md5_key(['with_repository.repository_full_name'], "''") }}
+        end as repository_id,
+        candidate_pull_requests.pull_request_id,
+
+        ----------  text
+        with_repository.developer_email,
+        with_repository.repository_full_name,
+        with_repository.cwd,
+        with_repository.git_branch,
+        with_repository.model,
+
+        ----------  flags
+        with_repository.is_sidechain,
+
+        ----------  numerics
+        with_repository.input_tokens,
+        with_repository.output_tokens,
+        with_repository.cache_read_tokens,
+        with_repository.cache_creation_tokens,
+        with_repository.cost_usd,
+
+        ----------  timestamps (UTC)
+        with_repository.message_at
+
+    from with_repository
+    left join identities
+        on identities.identity_type = 'email'
+        and identities.identity_value = with_repository.developer_email
+    left join candidate_pull_requests
+        on candidate_pull_requests.message_key = with_repository.message_key
+        and candidate_pull_requests.pull_request_rank = 1
+
+)
+
+select * from final
