@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from conftest import DbtRun
+    from tests.dbt.conftest import DbtRun
 
 TOLERANCE = 1e-9
 

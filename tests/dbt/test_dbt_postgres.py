@@ -21,7 +21,7 @@ from impact.landing import ensure_entity_folders, land_batch
 from impact.postgres_loader import load_raw_to_postgres, postgres_type, table_name
 
 if TYPE_CHECKING:
-    from conftest import DbtRun, PostgresServer
+    from tests.dbt.conftest import DbtRun, PostgresServer
 
 TOLERANCE = 1e-9
 MARTS = ("dim_date", "dim_developer", "dim_repository", "dim_team", "fct_ai_sessions", "fct_ai_usage_daily", "fct_deployments",
@@ -47,7 +47,7 @@ def column_types(server: PostgresServer, schema: str, table: str) -> dict[str, s
 
 
 def test_missing_server_binaries_fail_under_ci_and_skip_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conftest import require_postgres_bin_dir
+    from tests.dbt.conftest import require_postgres_bin_dir
 
     nowhere = "/nonexistent/postgresql/*/bin/initdb"
     monkeypatch.setenv("CI", "true")
