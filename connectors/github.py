@@ -305,12 +305,14 @@ class GithubConnector:
         compared by the run that first saw their success.
         """
         successes = {d.id: d for d in known.values() if d.succeeded_at is not None}
+        first_success: dict[int, dt.datetime] = {}
+        for status in batch.statuses:
+            if status.state == "success":
+                earlier = first_success.get(status.deployment_id)
+                first_success[status.deployment_id] = min(earlier, status.created_at) if earlier else status.created_at
         newly_succeeded: set[int] = set()
         for deployment in batch.deployments:
-            succeeded_at = min(
-                (s.created_at for s in batch.statuses if s.deployment_id == deployment.id and s.state == "success"),
-                default=None,
-            )
+            succeeded_at = first_success.get(deployment.id)
             if succeeded_at is not None and deployment.id not in successes:
                 successes[deployment.id] = KnownDeployment(
                     deployment.id, deployment.sha, deployment.environment, succeeded_at, settled=True

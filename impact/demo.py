@@ -55,8 +55,8 @@ def write_sandbox_config(
     transcripts_dir = config_path.parent / "transcripts"
     write_ground_truth(org, truth_dir)
     shutil.rmtree(transcripts_dir, ignore_errors=True)  # the demo's own folder: no stale sessions of another seed
-    write_transcripts(org, transcripts_dir)
-    write_transcript_truth(org, truth_dir)
+    world = write_transcripts(org, transcripts_dir)
+    write_transcript_truth(org, truth_dir, world)
     mapping = sandbox_config(
         org, server_url, warehouse=Path(warehouse).resolve(), teams_file=truth_dir / "team_mapping.csv",
         reports_dir=Path(reports_dir).resolve(), transcripts_dir=transcripts_dir,

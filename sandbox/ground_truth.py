@@ -10,10 +10,13 @@ import csv
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sandbox.metrics import adoption_week, link_deployments, pull_request_facts
 from sandbox.organisation import Organisation
+
+if TYPE_CHECKING:
+    from sandbox.transcripts import TranscriptWorld
 
 
 def _cell(value: object) -> str:
@@ -136,20 +139,21 @@ def _transcript_time(value: dt.datetime) -> str:
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
 
 
-def write_transcript_truth(org: Organisation, folder: str | Path) -> Path:
+def write_transcript_truth(org: Organisation, folder: str | Path, world: TranscriptWorld | None = None) -> Path:
     """The answer key of the transcripts `sandbox.transcripts.write_transcripts` writes for `org`.
 
     `transcript_usage.csv`: one row per counted API response (final numbers; cost from `costUSD` where
     the line carries it, else list prices with the 5m/1h cache split). `transcript_daily.csv`: totals per
     developer x UTC day x model, cost rounded to the cent. Separate from `write_ground_truth` because
-    generating every transcript is work the other answer files do not need.
+    generating every transcript is work the other answer files do not need. Pass the `world` that
+    `write_transcripts` returned to skip generating the transcripts a second time.
     """
     from sandbox.transcripts import generate_transcripts  # the transcripts module imports this one's siblings
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     responses = sorted(
-        generate_transcripts(org).responses, key=lambda r: (r.email, r.timestamp, r.message_id, r.request_id or "")
+        (world or generate_transcripts(org)).responses, key=lambda r: (r.email, r.timestamp, r.message_id, r.request_id or "")
     )
     _write(
         folder / "transcript_usage.csv",
