@@ -32,7 +32,7 @@ dagster: install
 	DAGSTER_HOME=$(CURDIR)/.dagster $(BIN)/dagster dev
 
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes -o requirements.lock
 
 clean:
 	rm -rf warehouse reports .dagster dbt_project/target dbt_project/logs
