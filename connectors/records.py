@@ -98,6 +98,91 @@ class GithubDeploymentCommit:
     sha: str
 
 
+@dataclasses.dataclass(frozen=True)
+class GithubIssue:
+    """An issue carrying one of the configured incident labels (`incidents.github_labels`).
+
+    Only labelled issues are synced (the issues endpoint filters by label), so every row is an incident
+    report; pull requests, which the same endpoint returns, are skipped.
+    """
+
+    id: int
+    repository: str  # owner/name
+    number: int
+    title: str
+    state: str  # open | closed
+    state_reason: str | None  # completed | not_planned | reopened
+    author_login: str | None
+    labels: str  # the issue's label names, sorted, joined with ","
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    linked_deployment_id: int | None  # explicit link written in the body, see connectors.github_issues
+
+
+# --- Jira --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class JiraIssue:
+    """One Jira issue of the configured projects / JQL, as the search returns it (fields flattened)."""
+
+    id: str
+    key: str
+    project_key: str
+    issue_type: str
+    is_incident: bool  # issue_type is one of `incidents.jira_issue_types`
+    summary: str
+    status: str
+    status_category: str  # new | indeterminate | done (statusCategory.key)
+    priority: str | None
+    assignee_account_id: str | None
+    assignee_email: str | None  # Cloud hides it unless the user allows; DC shows it
+    reporter_account_id: str | None
+    story_points: float | None
+    sprint: str | None  # the latest sprint's name
+    components: str  # names, sorted, joined with ","
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    resolution_date: dt.datetime | None
+    linked_deployment_id: int | None  # explicit link, see connectors.jira
+
+
+@dataclasses.dataclass(frozen=True)
+class JiraStatusTransition:
+    """One status change from an issue's changelog (`expand=changelog`): the item with field "status"."""
+
+    issue_id: str
+    issue_key: str
+    history_id: str
+    author_account_id: str | None
+    created_at: dt.datetime
+    from_status: str | None
+    to_status: str
+    to_status_category: str | None  # from the /status catalogue; None when the status is unknown there
+
+
+# --- PagerDuty ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PagerdutyIncident:
+    id: str
+    incident_number: int
+    title: str
+    status: str  # triggered | acknowledged | resolved
+    urgency: str  # high | low
+    priority: str | None  # priority.summary, e.g. P1
+    service_id: str
+    service_name: str
+    created_at: dt.datetime
+    updated_at: dt.datetime | None
+    acknowledged_at: dt.datetime | None  # earliest acknowledgement
+    resolved_at: dt.datetime | None
+    html_url: str | None
+    linked_deployment_id: int | None  # explicit link, see connectors.pagerduty
+
+
 # --- Anthropic Admin API: Claude Code analytics report ---------------------------------------------
 
 
@@ -232,6 +317,10 @@ RAW_ENTITIES: dict[str, type] = {
     "github/deployments": GithubDeployment,
     "github/deployment_statuses": GithubDeploymentStatus,
     "github/deployment_commits": GithubDeploymentCommit,
+    "github/issues": GithubIssue,
+    "jira/issues": JiraIssue,
+    "jira/status_transitions": JiraStatusTransition,
+    "pagerduty/incidents": PagerdutyIncident,
     "anthropic/claude_code_actor_days": ClaudeCodeActorDay,
     "anthropic/claude_code_model_days": ClaudeCodeModelDay,
     "claude_code/transcript_messages": ClaudeTranscriptMessage,

@@ -164,3 +164,25 @@ class UsageDay:
     @property
     def edits_rejected(self) -> int:
         return sum(rejected for _, _, rejected in self.tool_actions)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Incident:
+    """A production incident, reported through exactly one source (PagerDuty, a GitHub issue, or Jira).
+
+    The generator decides the cause first (a deployment, or nothing) and then which tool the owning team
+    reports incidents in, so the ground truth knows the true link while each source shows only what that
+    tool would show (an explicit deployment reference only where `explicit_link`).
+    """
+
+    incident_id: str  # sandbox-wide stable id, e.g. "INC-0042"
+    source: str  # pagerduty | github | jira
+    repository: str  # owner/name of the service's repository
+    service: str  # the service name (the repository's name)
+    title: str
+    urgency: str  # high | low
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    resolved_at: dt.datetime | None  # None while still open at the horizon
+    caused_by_deployment_id: int | None  # the true cause; None for incidents no deployment caused
+    explicit_link: bool  # the source record names the deployment (else linking must infer it)
