@@ -51,6 +51,7 @@ class GithubConfig:
     repos: tuple[str, ...]
     orgs: tuple[str, ...]
     production_environments: tuple[str, ...]
+    api: str = "rest"  # rest | graphql: which GitHub API reads pull requests, reviews and commits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +77,70 @@ class TranscriptsEntry:
 @dataclasses.dataclass(frozen=True)
 class ClaudeCodeConfig:
     transcripts: tuple[TranscriptsEntry, ...]
+    #: `claude_code.repo_paths`: local checkout path (or glob) -> repository `owner/name`, tried before
+    #: the last-path-component rule when a transcript line's `cwd` is tied to a repository.
+    repo_paths: tuple[tuple[str, str], ...] = ()
+    #: `claude_code.otel_exports`: files or folders of OpenTelemetry JSON metric exports.
+    otel_exports: tuple[Path, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class JiraConfig:
+    """Jira Cloud (email + API token, basic auth) or Data Center (personal access token, bearer)."""
+
+    url: str
+    email: str | None  # None: Data Center with a personal access token
+    token: Secret
+    projects: tuple[str, ...]
+    jql: str | None
+    story_points_field: str | None  # a field id like customfield_10016; None: found by name via /field
+    sprint_field: str | None
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.email is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class PagerdutyConfig:
+    api_url: str
+    token: Secret
+    service_ids: tuple[str, ...]  # empty: every service
+    #: PagerDuty service name -> repository owner/name, where the names differ
+    service_repositories: tuple[tuple[str, str], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class IncidentsConfig:
+    github_labels: tuple[str, ...]
+    jira_issue_types: tuple[str, ...]
+    #: an incident is blamed on the latest successful production deployment of its repository that finished at
+    #: most this many hours before it; None switches the window rule off (DevLake's rule)
+    link_window_hours: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetsConfig:
+    """Monthly AI budgets in USD, by team id, role or person (email)."""
+
+    teams: tuple[tuple[str, float], ...] = ()
+    roles: tuple[tuple[str, float], ...] = ()
+    people: tuple[tuple[str, float], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertsConfig:
+    developer_day_usd: float = 50.0
+    session_usd: float = 25.0
+    webhook_url: Secret | None = None  # Slack-compatible incoming webhook; a secret (it embeds a token)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportConfig:
+    #: teams smaller than this are folded into "other teams", never shown on their own
+    min_team_size: int = 5
+    #: whether people may be named (top sessions, alerts); never ranked by name otherwise
+    show_individuals: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +155,12 @@ class ImpactConfig:
     github: GithubConfig | None
     anthropic: AnthropicConfig | None
     claude_code: ClaudeCodeConfig | None = None
+    jira: JiraConfig | None = None
+    pagerduty: PagerdutyConfig | None = None
+    incidents: IncidentsConfig = IncidentsConfig(("incident",), ("Incident",), 24.0)
+    budgets: BudgetsConfig = BudgetsConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    report: ReportConfig = ReportConfig()
 
 
 def _expand_env(value: Any, key_path: str) -> Any:
@@ -164,6 +235,7 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None) -> ImpactConf
             repos=repos,
             orgs=orgs,
             production_environments=_tuple(section.get("production_environments")) or ("production",),
+            api=_choice(section.get("api", "rest"), ("rest", "graphql"), "github.api"),
         )
 
     anthropic = None
@@ -178,6 +250,8 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None) -> ImpactConf
         )
 
     claude_code = _claude_code(data.get("claude_code"), base)
+    jira = _jira(data["jira"]) if "jira" in data else None
+    pagerduty = _pagerduty(data["pagerduty"]) if "pagerduty" in data else None
 
     if "start_date" not in data:
         raise ConfigError("start_date is missing: the first sync reads history from this day (e.g. 2026-01-05)")
@@ -195,6 +269,12 @@ def parse_config(raw: dict[str, Any], *, path: Path | None = None) -> ImpactConf
         github=github,
         anthropic=anthropic,
         claude_code=claude_code,
+        jira=jira,
+        pagerduty=pagerduty,
+        incidents=_incidents(data.get("incidents")),
+        budgets=_budgets(data.get("budgets")),
+        alerts=_alerts(data.get("alerts")),
+        report=_report(data.get("report")),
     )
 
 
@@ -228,9 +308,121 @@ def _claude_code(section: Any, base: Path) -> ClaudeCodeConfig | None:
             raise ConfigError(f"claude_code.transcripts[{index}] has unknown keys {sorted(unknown)}: use path, developer")
         developer = str(entry["developer"]).strip() if entry.get("developer") else None
         parsed.append(TranscriptsEntry(path=_resolve(base, str(entry["path"])), developer=developer))
-    if not parsed and "transcripts" not in section:
+    repo_paths = _mapping(section.get("repo_paths"), "claude_code.repo_paths", "{~/src/api: my-org/api}")
+    otel = tuple(_resolve(base, str(item)) for item in _tuple(section.get("otel_exports")))
+    if not parsed and "transcripts" not in section and not otel:
         return None
-    return ClaudeCodeConfig(transcripts=tuple(parsed))
+    return ClaudeCodeConfig(
+        transcripts=tuple(parsed),
+        repo_paths=tuple((k, str(v)) for k, v in repo_paths),
+        otel_exports=otel,
+    )
+
+
+def _choice(value: Any, allowed: tuple[str, ...], key: str) -> str:
+    if str(value) not in allowed:
+        raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    return str(value)
+
+
+def _mapping(value: Any, key: str, example: str) -> tuple[tuple[str, Any], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be a mapping, e.g. {key.rsplit('.', 1)[-1]}: {example}")
+    return tuple((str(k), v) for k, v in value.items())
+
+
+def _money(value: Any, key: str) -> float:
+    try:
+        amount = float(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{key} must be an amount in USD like 500, got {value!r}") from error
+    if amount < 0:
+        raise ConfigError(f"{key} must not be negative, got {value!r}")
+    return amount
+
+
+def _section(value: Any, name: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a mapping of settings")
+    return value
+
+
+def _jira(value: Any) -> JiraConfig:
+    section = _section(value, "jira")
+    url = str(section.get("url") or os.environ.get("JIRA_URL", "")).rstrip("/")
+    if not url:
+        raise ConfigError("jira.url is empty: set JIRA_URL or jira.url (e.g. https://my-org.atlassian.net)")
+    email = section.get("email", os.environ.get("JIRA_EMAIL"))
+    projects = _tuple(section.get("projects"))
+    jql = section.get("jql")
+    if not projects and not jql:
+        raise ConfigError("jira: list what to sync under jira.projects (keys like PAY) or give jira.jql")
+    return JiraConfig(
+        url=url,
+        email=str(email) if email else None,
+        token=_secret(section, "token", "JIRA_API_TOKEN", "jira"),
+        projects=projects,
+        jql=str(jql) if jql else None,
+        story_points_field=section.get("story_points_field"),
+        sprint_field=section.get("sprint_field"),
+    )
+
+
+def _pagerduty(value: Any) -> PagerdutyConfig:
+    section = _section(value, "pagerduty")
+    return PagerdutyConfig(
+        api_url=str(section.get("api_url") or os.environ.get("PAGERDUTY_API_URL", "https://api.pagerduty.com")).rstrip("/"),
+        token=_secret(section, "token", "PAGERDUTY_TOKEN", "pagerduty"),
+        service_ids=_tuple(section.get("service_ids")),
+        service_repositories=tuple(
+            (k, str(v)) for k, v in _mapping(section.get("service_repositories"), "pagerduty.service_repositories", "{checkout: my-org/checkout-service}")
+        ),
+    )
+
+
+def _incidents(value: Any) -> IncidentsConfig:
+    section = _section(value, "incidents")
+    window = section.get("link_window_hours", 24)
+    return IncidentsConfig(
+        github_labels=_tuple(section.get("github_labels")) or ("incident",),
+        jira_issue_types=_tuple(section.get("jira_issue_types")) or ("Incident",),
+        link_window_hours=None if window in (None, False, "off") else _money(window, "incidents.link_window_hours"),
+    )
+
+
+def _budgets(value: Any) -> BudgetsConfig:
+    section = _section(value, "budgets")
+    unknown = set(section) - {"teams", "roles", "people"}
+    if unknown:
+        raise ConfigError(f"budgets has unknown keys {sorted(unknown)}: use teams, roles, people")
+
+    def amounts(kind: str) -> tuple[tuple[str, float], ...]:
+        pairs = _mapping(section.get(kind), f"budgets.{kind}", "{platform: 2000}")
+        return tuple((name, _money(amount, f"budgets.{kind}.{name}")) for name, amount in pairs)
+
+    return BudgetsConfig(teams=amounts("teams"), roles=amounts("roles"), people=amounts("people"))
+
+
+def _alerts(value: Any) -> AlertsConfig:
+    section = _section(value, "alerts")
+    webhook = section.get("webhook_url")
+    return AlertsConfig(
+        developer_day_usd=_money(section.get("developer_day_usd", 50), "alerts.developer_day_usd"),
+        session_usd=_money(section.get("session_usd", 25), "alerts.session_usd"),
+        webhook_url=Secret(str(webhook)) if webhook else None,
+    )
+
+
+def _report(value: Any) -> ReportConfig:
+    section = _section(value, "report")
+    size = section.get("min_team_size", 5)
+    if not isinstance(size, int) or size < 1:
+        raise ConfigError(f"report.min_team_size must be a whole number of people (default 5), got {size!r}")
+    return ReportConfig(min_team_size=size, show_individuals=bool(section.get("show_individuals", False)))
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ImpactConfig:
