@@ -40,7 +40,17 @@ class SandboxApp:
     ):
         self.github = github_api.GithubApi(org, rate_limit=rate_limit)
         self.anthropic = anthropic_api.AnthropicApi(org)
-        self.url_map = Map(github_api.rules() + anthropic_api.rules(), strict_slashes=False)
+        #: endpoint prefix (the part of the endpoint name before the first ".") -> the API that answers it.
+        #: Every API has `handle(request, endpoint, args, fault) -> Response`; its module has `rules()`.
+        self.apis = {
+            "github": self.github,
+            "anthropic": self.anthropic,
+        }
+        rules = [
+            *github_api.rules(),
+            *anthropic_api.rules(),
+        ]
+        self.url_map = Map(rules, strict_slashes=False)
         self._counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._faults: FaultPlan | None = None
@@ -87,7 +97,7 @@ class SandboxApp:
         fault = plan.decide(source, endpoint, request) if plan is not None else None
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
-        api = self.anthropic if source == "anthropic" else self.github
+        api = self.apis[source]
         response = api.handle(request, endpoint, args, fault)
         if fault is not None and fault.kind == "malformed_json" and response.status_code == 200:
             body = response.get_data()
