@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from connectors.records import RAW_ENTITIES, arrow_schema
+from impact.batch_validation import BatchRejected, keep_rejected, validate_batch
 
 BATCH_ID = "_batch_id"
 EXTRACTED_AT = "_extracted_at"
@@ -64,9 +65,16 @@ def _batch_id(table: pa.Table) -> str:
 def land_batch(
     raw_root: Path, entity: str, records: Iterable[object], extracted_at: dt.datetime
 ) -> LandedBatch:
-    """Write one batch of an entity atomically and return where it landed."""
+    """Validate one batch of an entity, then write it atomically and return where it landed.
+
+    A batch that fails its Great Expectations suite is not written: it is kept under `_rejected/` and
+    `BatchRejected` is raised, so the caller never advances its cursor past it.
+    """
     table = records_table(entity, records)
     batch_id = _batch_id(table)
+    failures = validate_batch(entity, table)
+    if failures:
+        raise BatchRejected(entity, failures, keep_rejected(raw_root, entity, batch_id, table, failures))
     extracted = _to_utc_wall_time(extracted_at)
     table = table.append_column(BATCH_ID, pa.array([batch_id] * table.num_rows, pa.string()))
     table = table.append_column(
