@@ -17,9 +17,13 @@ fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     missing+=(postgresql)
 fi
+# Java 17 for PySpark (`make test-spark` builds the dbt project on Spark in local mode).
+if ! command -v java >/dev/null 2>&1; then
+    missing+=(openjdk-17-jre-headless)
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "system packages: chromium, fonts-dejavu-core and postgresql already installed"
+    echo "system packages: chromium, fonts-dejavu-core, postgresql and java already installed"
     exit 0
 fi
 

@@ -18,8 +18,18 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-__all__ = ["PALETTE", "event_study_svg", "adoption_svg", "figure_to_svg"]
+__all__ = [
+    "PALETTE",
+    "event_study_svg",
+    "adoption_svg",
+    "weekly_lines_svg",
+    "stage_bars_svg",
+    "histogram_svg",
+    "figure_to_svg",
+]
 
 # Okabe & Ito (2008): blue, vermilion, bluish green, orange, sky blue, reddish purple, yellow
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442")
@@ -31,7 +41,8 @@ _RC = {
     "svg.fonttype": "none",
     "font.family": "sans-serif",
     "font.sans-serif": ["Helvetica", "Arial", "DejaVu Sans", "Liberation Sans", "sans-serif"],
-    "font.size": 10,
+    # 11 pt on a 5.2 in figure: scaled to a 370 px phone column the labels are still ~10 px
+    "font.size": 11,
     "axes.edgecolor": MUTED,
     "axes.labelcolor": INK,
     "xtick.color": MUTED,
@@ -85,10 +96,12 @@ def event_study_svg(
     The pre-adoption weeks are shaded; the reference week (-1) is drawn hollow at zero.
     """
     with matplotlib.rc_context(_RC):
-        fig = _new_figure(7.2, 3.6)
+        fig = _new_figure(5.2, 3.6)
         ax = fig.axes[0]
         all_weeks: list[int] = []
         n = len(series)
+        handles: list = []
+        any_band = False
         for i, (label, frame) in enumerate(series):
             frame = frame.sort_values("relative_week")
             weeks = frame["relative_week"].to_numpy(dtype=float)
@@ -99,8 +112,18 @@ def event_study_svg(
             offset = (i - (n - 1) / 2) * 0.18 if n > 1 else 0.0
             x = weeks + offset
             has_ci = np.isfinite(lo) & np.isfinite(hi)
-            ax.fill_between(x, np.where(has_ci, lo, est), np.where(has_ci, hi, est), color=colour, alpha=0.18, linewidth=0, label=f"{label}: 95% confidence interval")
-            ax.plot(x, est, color=colour, linewidth=1.6, marker="o", markersize=4, label=f"{label}: estimate")
+            if {"uniform_ci_low", "uniform_ci_high"} <= set(frame.columns):
+                ulo, uhi = (frame[c].to_numpy(dtype=float) for c in ("uniform_ci_low", "uniform_ci_high"))
+                if kind == "log":
+                    ulo, uhi = (100.0 * np.expm1(v) for v in (ulo, uhi))
+                has_band = np.isfinite(ulo) & np.isfinite(uhi)
+                if has_band.any():
+                    ax.plot(x[has_band], ulo[has_band], color=colour, linewidth=0.9, linestyle=":")
+                    ax.plot(x[has_band], uhi[has_band], color=colour, linewidth=0.9, linestyle=":")
+                    any_band = True
+            ax.fill_between(x, np.where(has_ci, lo, est), np.where(has_ci, hi, est), color=colour, alpha=0.18, linewidth=0)
+            ax.plot(x, est, color=colour, linewidth=1.6, marker="o", markersize=4)
+            handles.append(Line2D([], [], color=colour, linewidth=1.6, marker="o", markersize=4, label=plain(label)))
             ref = ~has_ci & np.isfinite(est)
             if ref.any():
                 ax.plot(x[ref], est[ref], linestyle="none", marker="o", markersize=6, markerfacecolor="white", markeredgecolor=colour, zorder=3)
@@ -120,18 +143,23 @@ def event_study_svg(
         ]
         ax.set_xticks(ticks, labels)
         ax.set_xlim(lo_w - 0.7, hi_w + 0.7)
-        ax.set_xlabel("Weeks since AI adoption (week −1 is the reference; week 0 is the adoption week)")
+        ax.set_xlabel("Weeks since AI adoption (week −1 = reference,\nweek 0 = adoption week)")
         ax.set_ylabel(ylabel)
         ax.grid(axis="y", color=GRID, linewidth=0.6)
         ax.set_axisbelow(True)
-        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=8, frameon=False, ncol=2, borderaxespad=0.0)
+        # estimators by colour, interval kinds by style: four short entries instead of three per estimator
+        handles.append(Patch(facecolor=MUTED, alpha=0.3, linewidth=0, label="shaded: 95% CI of each week"))
+        if any_band:
+            handles.append(Line2D([], [], color=MUTED, linewidth=1.0, linestyle=":", label="dotted: 95% band, all weeks"))
+        ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=9, frameon=False, ncol=2,
+                  borderaxespad=0.0)
         return figure_to_svg(fig, chart_id=chart_id, description=description)
 
 
 def adoption_svg(weeks: pd.Series, adopters: pd.Series, developers: int, *, chart_id: str, description: str) -> str:
     """Cumulative adopters by week, as a count, with the share of all developers on the right."""
     with matplotlib.rc_context(_RC):
-        fig = _new_figure(7.2, 2.6)
+        fig = _new_figure(5.2, 2.8)
         ax = fig.axes[0]
         x = pd.to_datetime(weeks).to_numpy()
         y = adopters.to_numpy(dtype=float)
@@ -148,4 +176,132 @@ def adoption_svg(weeks: pd.Series, adopters: pd.Series, developers: int, *, char
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        return figure_to_svg(fig, chart_id=chart_id, description=description)
+
+
+def plain(text: object) -> str:
+    """``text`` as matplotlib draws it literally: a ``$`` in a team name must not start mathtext.
+
+    Markup needs no care here: the SVG backend writes text as escaped character data, so a
+    ``<script>`` in a team name stays text (tests/report checks the chart markup for it).
+    """
+    return str(text).replace("$", r"\$")
+
+
+def _date_axis(ax) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _unit_formatter(unit: str):
+    """Tick labels in the unit of the axis: ``$1,200``, ``12%``, ``3.5``."""
+    from matplotlib.ticker import FuncFormatter
+
+    if unit == "usd":
+        return FuncFormatter(lambda v, _: plain(f"${v:,.0f}" if abs(v) >= 10 or v == 0 else f"${v:,.2f}"))
+    if unit == "percent":
+        return FuncFormatter(lambda v, _: f"{v:.0f}%")
+    return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 or v == 0 else f"{v:,.1f}")
+
+
+def weekly_lines_svg(
+    series: Sequence[tuple[str, Sequence, Sequence]],
+    *,
+    ylabel: str,
+    chart_id: str,
+    description: str,
+    unit: str = "",
+    height: float = 3.0,
+) -> str:
+    """One line per series (``(label, weeks, values)``) over calendar weeks, legend above the plot.
+
+    Missing values break the line rather than being drawn as zero. ``unit`` is ``usd``, ``percent``
+    or empty and decides the tick labels; the y axis starts at zero (these are amounts and rates).
+    """
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(5.2, height)
+        ax = fig.axes[0]
+        for i, (label, weeks, values) in enumerate(series):
+            x = pd.to_datetime(pd.Series(list(weeks))).to_numpy()
+            y = pd.to_numeric(pd.Series(list(values)), errors="coerce").to_numpy(dtype=float)
+            style = "-" if i < len(PALETTE) else "--"
+            ax.plot(x, y, color=PALETTE[i % len(PALETTE)], linewidth=1.7, linestyle=style, label=plain(label))
+        ax.set_ylim(bottom=0)
+        ax.set_ylabel(ylabel)
+        ax.set_xlabel("Week (Monday, UTC)")
+        ax.yaxis.set_major_formatter(_unit_formatter(unit))
+        ax.grid(axis="y", color=GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+        _date_axis(ax)
+        if len(series) > 1:
+            # columns only while the names are short: a wider legend would widen the figure and shrink its text
+            longest = max(len(str(label)) for label, _, _ in series)
+            ncol = 3 if longest <= 12 else 2 if longest <= 20 else 1
+            ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=9, frameon=False,
+                      ncol=min(ncol, len(series)), borderaxespad=0.0)
+        return figure_to_svg(fig, chart_id=chart_id, description=description)
+
+
+def stage_bars_svg(
+    rows: Sequence[tuple[str, Sequence[float]]],
+    stages: Sequence[str],
+    *,
+    xlabel: str,
+    chart_id: str,
+    description: str,
+) -> str:
+    """Horizontal stacked bars: one bar per row (``(label, hours per stage)``), one colour per stage."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(5.2, 0.9 + 0.42 * max(len(rows), 1))
+        ax = fig.axes[0]
+        labels = [plain(label) for label, _ in rows]
+        y = np.arange(len(rows))[::-1]
+        left = np.zeros(len(rows))
+        for j, stage in enumerate(stages):
+            widths = np.array([float(v[j]) if v[j] is not None and np.isfinite(v[j]) else 0.0 for _, v in rows])
+            ax.barh(y, widths, left=left, color=PALETTE[j % len(PALETTE)], height=0.62, label=plain(stage),
+                    edgecolor="white", linewidth=0.6)
+            left += widths
+        for yi, total in zip(y, left):
+            ax.text(total, yi, f" {total:,.0f} h", va="center", ha="left", fontsize=9, color=INK)
+        ax.set_yticks(y, labels)
+        ax.set_xlim(0, max(left.max() if len(left) else 1.0, 1.0) * 1.15)
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="x", color=GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.01), fontsize=9, frameon=False,
+                  ncol=2, borderaxespad=0.0)
+        return figure_to_svg(fig, chart_id=chart_id, description=description)
+
+
+def histogram_svg(
+    values: Sequence[float],
+    *,
+    xlabel: str,
+    ylabel: str,
+    chart_id: str,
+    description: str,
+    markers: Sequence[tuple[str, float]] = (),
+) -> str:
+    """Histogram of positive amounts on a log axis (costs span orders of magnitude), with marked quantiles."""
+    with matplotlib.rc_context(_RC):
+        fig = _new_figure(5.2, 2.8)
+        ax = fig.axes[0]
+        data = np.asarray([v for v in values if v is not None and np.isfinite(v) and v > 0], dtype=float)
+        if len(data):
+            lo, hi = data.min(), data.max()
+            bins = np.geomspace(lo, hi * 1.0001, 30) if hi > lo else np.array([lo * 0.9, lo * 1.1])
+            ax.hist(data, bins=bins, color=PALETTE[0], alpha=0.85, edgecolor="white", linewidth=0.4)
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(_unit_formatter("usd"))
+        for i, (label, value) in enumerate(markers):
+            colour = PALETTE[(i + 1) % len(PALETTE)]
+            ax.axvline(value, color=colour, linewidth=1.4, linestyle="--", label=plain(f"{label}: ${value:,.2f}"))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(axis="y", color=GRID, linewidth=0.6)
+        ax.set_axisbelow(True)
+        if markers:
+            ax.legend(loc="upper right", fontsize=9, frameon=False)
         return figure_to_svg(fig, chart_id=chart_id, description=description)

@@ -8,6 +8,14 @@ runs two estimators side by side:
   relative to adoption (``dynamic``). It is the headline: it never compares a late adopter with an
   earlier adopter, which is what biases two-way fixed effects under staggered adoption.
 - ``twfe`` / ``twfe_event_study`` (:mod:`analysis.twfe`): the naive baseline shown beside it.
+- ``poisson_glm`` (:mod:`analysis.poisson`), for count outcomes: the multiplicative effect of a
+  fixed-effects Poisson GLM, in the outcome's unit (``estimate``) and in percent (``effect_pct``).
+
+Checks that run with every estimate and are written beside it: the joint pre-trend test
+(``pre_trend_p_value``), placebo adoption dates (``placebo_*``: adoption moved
+:data:`PLACEBO_SHIFT_WEEKS` earlier, pre-adoption weeks only) and minimum sample sizes (an
+estimate on fewer than :data:`MIN_TREATED_UNITS` adopters or :data:`MIN_CONTROL_UNITS`
+never-adopters is withheld: its row stays, with null numbers and ``withheld_reason`` in words).
 
 Then it replaces ``analysis.impact_estimates`` and ``analysis.event_study`` in one transaction, so
 readers see either the old results or the new ones, never a mix. When Callaway & Sant'Anna cannot
@@ -32,6 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.did import DiDError, att_gt
+from analysis.poisson import POISSON, poisson_did
 from analysis.twfe import Estimate, EventStudy, twfe_did, twfe_event_study
 
 __all__ = [
@@ -47,6 +56,12 @@ __all__ = [
     "CS_ESTIMATOR",
     "EVENT_WINDOW",
     "MIN_COHORT_UNITS",
+    "MIN_TREATED_UNITS",
+    "MIN_CONTROL_UNITS",
+    "PLACEBO_SHIFT_WEEKS",
+    "estimate_outcome_poisson",
+    "placebo_sample",
+    "withheld_reason",
     "load_panel",
     "write_analysis_tables",
     "ESTIMATES_TABLE",
@@ -67,6 +82,24 @@ EVENT_WINDOW: tuple[int, int] = (-8, 12)
 #: adoption cohorts (developers who adopted in the same week) smaller than this are dropped from
 #: Callaway & Sant'Anna, see :func:`estimate_outcome_cs`
 MIN_COHORT_UNITS = 2
+#: An estimate resting on fewer adopters than this is withheld (its row is written with a null
+#: estimate and ``withheld_reason``). Why 10: every estimator here clusters by developer, and its
+#: standard error is an average over the adopters' own variation; with fewer than about ten adopters
+#: one person's unusual quarter moves the estimate by more than the interval admits (the sandbox's
+#: Monte Carlo at 30 developers, ~15 adopters per outcome, is where coverage first reaches 95%), and
+#: a leader would be reading one team's anecdote as an organisation's effect.
+MIN_TREATED_UNITS = 10
+#: ...and fewer never-adopters than this: the comparison group's week-to-week changes are the
+#: counterfactual for every adopter, so a handful of people would stand in for everyone.
+MIN_CONTROL_UNITS = 5
+#: Placebo adoption dates: each adopter's adoption moved this many weeks earlier, estimated on the
+#: weeks before the real adoption only, where the true effect is zero by construction. Four weeks is
+#: the usual rollout lead (trials, onboarding) and leaves most cohorts a base week before it.
+PLACEBO_SHIFT_WEEKS = 4
+#: multiplier-bootstrap draws and seed for the uniform band of the Callaway & Sant'Anna event study
+#: (999: the 95% quantile of the max-t statistic to about +-0.05; fixed seed: same data, same band)
+BOOTSTRAP_ITERATIONS = 999
+BOOTSTRAP_SEED = 20_240_601
 
 
 @dataclass(frozen=True)
@@ -84,6 +117,12 @@ class Outcome:
     label: str  # plain words, e.g. "median PR review time"
     unit: str  # unit of the untransformed outcome, e.g. "hours"
     required: bool = False  # a required outcome that cannot be estimated is an error
+    poisson: bool = False  # counts: also a fixed-effects Poisson GLM (multiplicative effect)
+
+    @property
+    def effect_unit(self) -> str:
+        """Unit of ``estimate`` in the tables: log points for log outcomes, else the outcome's unit."""
+        return "log points (effect_pct: % change)" if self.kind == "log" else self.unit
 
 
 OUTCOMES: tuple[Outcome, ...] = (
@@ -101,6 +140,21 @@ OUTCOMES: tuple[Outcome, ...] = (
         kind="count",
         label="merged PRs per developer per week",
         unit="merged PRs per developer-week",
+        poisson=True,
+    ),
+    Outcome(
+        name="pickup_hours",
+        column="log_pickup_hours_mean",
+        kind="log",
+        label="PR pickup time (opened to first review)",
+        unit="hours",
+    ),
+    Outcome(
+        name="lead_time_hours",
+        column="log_lead_time_hours_mean",
+        kind="log",
+        label="lead time for changes (first commit to production)",
+        unit="hours",
     ),
 )
 
@@ -123,6 +177,17 @@ ESTIMATES_COLUMNS: dict[str, str] = {
     "effect_pct_ci_low": "DOUBLE",
     "effect_pct_ci_high": "DOUBLE",
     "computed_at": "TIMESTAMP",
+    # --- added with the checks that run with every estimate (issue 6); older columns unchanged ---
+    "n_control_units": "INTEGER",
+    "n_cohorts": "INTEGER",
+    "placebo_estimate": "DOUBLE",
+    "placebo_se": "DOUBLE",
+    "placebo_p_value": "DOUBLE",
+    "placebo_shift_weeks": "INTEGER",
+    "withheld_reason": "VARCHAR",
+    "effect_unit": "VARCHAR",
+    "model": "VARCHAR",
+    "uniform_critical_value": "DOUBLE",
 }
 
 EVENT_STUDY_COLUMNS: dict[str, str] = {
@@ -135,6 +200,9 @@ EVENT_STUDY_COLUMNS: dict[str, str] = {
     "ci_high": "DOUBLE",
     "n_treated_units": "INTEGER",
     "computed_at": "TIMESTAMP",
+    # simultaneous 95% band over the window (Callaway & Sant'Anna: multiplier bootstrap; TWFE: sup-t)
+    "uniform_ci_low": "DOUBLE",
+    "uniform_ci_high": "DOUBLE",
 }
 
 
@@ -153,6 +221,8 @@ class ImpactResults:
     computed_at: datetime
     skipped: tuple[str, ...] = ()  # "outcome: reason" for optional outcomes not estimated
     notes: tuple[str, ...] = ()  # "outcome: estimator: what was dropped or not estimated, and why"
+    #: rows written to analysis.cohort_comparison (descriptive; None when it could not be built)
+    cohort_comparison: pd.DataFrame | None = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------- reading
@@ -236,6 +306,7 @@ def _effect_fields(outcome: Outcome, data: pd.DataFrame, estimate: float, ci_low
     else:
         pct = [100.0 * v / baseline if baseline else math.nan for v in (estimate, ci_low, ci_high)]
     return {
+        "effect_unit": outcome.effect_unit,
         "outcome_label": outcome.label,
         "outcome_kind": outcome.kind,
         "baseline_mean": baseline,
@@ -243,6 +314,69 @@ def _effect_fields(outcome: Outcome, data: pd.DataFrame, estimate: float, ci_low
         "effect_pct_ci_low": pct[1],
         "effect_pct_ci_high": pct[2],
     }
+
+
+def withheld_reason(n_treated: int, n_control: int) -> str | None:
+    """Why an estimate on this many adopters and never-adopters is withheld, or None if it is not.
+
+    See :data:`MIN_TREATED_UNITS` and :data:`MIN_CONTROL_UNITS` for why these thresholds.
+    """
+    reasons = []
+    if n_treated < MIN_TREATED_UNITS:
+        reasons.append(f"only {n_treated} adopter(s) in the sample (at least {MIN_TREATED_UNITS} needed)")
+    if n_control < MIN_CONTROL_UNITS:
+        reasons.append(f"only {n_control} developer(s) who never adopted (at least {MIN_CONTROL_UNITS} needed)")
+    if not reasons:
+        return None
+    return "withheld: " + " and ".join(reasons) + "; too few people for an estimate a leader could rely on"
+
+
+def _unit_counts(data: pd.DataFrame, group: str) -> tuple[int, int, int]:
+    """(adopters, never-adopters, adoption cohorts) among the developers of ``data``."""
+    g = data.groupby("developer_id")[group].first()
+    treated = g.notna() & (g != 0)
+    return int(treated.sum()), int((~treated).sum()), int(g[treated].nunique())
+
+
+def placebo_sample(data: pd.DataFrame, *, shift: int = PLACEBO_SHIFT_WEEKS) -> pd.DataFrame:
+    """The pre-adoption panel with every adoption moved ``shift`` weeks earlier (``_placebo_group``).
+
+    Adopters keep only their weeks before the real adoption; never-adopters keep the weeks before
+    the last real adoption (after it there is no adopter left to compare with). The true effect of
+    the placebo adoption is zero, so an estimate far from zero flags anticipation or adopters who
+    were already diverging: a check on the design that complements the pre-trend test.
+    """
+    adoption = data["_adoption_week"]
+    adopter = adoption.notna()
+    if not adopter.any():
+        return data.iloc[0:0].assign(_placebo_group=pd.Series(dtype="int64"))
+    last = adoption.max()
+    keep = (adopter & (data["_week"] < adoption)) | (~adopter & (data["_week"] < last))
+    out = data.loc[keep]
+    return out.assign(_placebo_group=(out["_adoption_week"] - shift).fillna(0).astype("int64"))
+
+
+def _placebo_fields(estimate: float, se: float, df: float) -> dict:
+    ok = math.isfinite(estimate) and math.isfinite(se) and se > 0
+    return {
+        "placebo_estimate": estimate if ok else math.nan,
+        "placebo_se": se if ok else math.nan,
+        "placebo_p_value": float(2.0 * stats.t.sf(abs(estimate / se), df)) if ok else math.nan,
+        "placebo_shift_weeks": PLACEBO_SHIFT_WEEKS,
+    }
+
+
+_NO_PLACEBO = {"placebo_estimate": math.nan, "placebo_se": math.nan, "placebo_p_value": math.nan,
+               "placebo_shift_weeks": PLACEBO_SHIFT_WEEKS}
+
+
+def _twfe_placebo(data: pd.DataFrame, outcome: Outcome) -> dict:
+    sample = placebo_sample(data)
+    try:
+        est = twfe_did(sample, y=outcome.column, unit="developer_id", time="_week", group="_placebo_group")
+    except (ValueError, KeyError):
+        return dict(_NO_PLACEBO)
+    return _placebo_fields(est.estimate, est.se, est.n_units - 1)
 
 
 def estimate_outcome(panel: pd.DataFrame, outcome: Outcome) -> tuple[Estimate, EventStudy | None, dict]:
@@ -260,11 +394,61 @@ def estimate_outcome(panel: pd.DataFrame, outcome: Outcome) -> tuple[Estimate, E
         dynamic = None
     extra = _effect_fields(outcome, data, static.estimate, static.ci_low, static.ci_high)
     extra["pre_trend_p_value"] = dynamic.pre_trend_p_value if dynamic is not None else math.nan
+    extra.update(_twfe_placebo(data, outcome))
+    treated, control, cohorts = _unit_counts(data, "_adoption_week")
+    extra.update(
+        n_control_units=control, n_cohorts=cohorts, withheld_reason=withheld_reason(treated, control),
+        model="two-way fixed effects OLS (developer and week effects), errors clustered by developer",
+        uniform_critical_value=dynamic.uniform_crit if dynamic is not None else math.nan,
+    )
     return static, dynamic, extra
 
 
+def estimate_outcome_poisson(panel: pd.DataFrame, outcome: Outcome, *, alpha: float = 0.05) -> tuple[Estimate, dict]:
+    """Fixed-effects Poisson GLM for a count outcome, reported in the outcome's unit and in percent.
+
+    ``estimate`` (and its interval) is the change in the count per developer-week at the adopters'
+    pre-adoption mean, baseline * (exp(b) - 1); ``effect_pct`` is 100 (exp(b) - 1). The interval maps
+    b's t interval through, treating the baseline as known. Raises :class:`EstimatorUnavailable`.
+    """
+    data = _outcome_sample(panel, outcome)
+    try:
+        fit = poisson_did(data, y=outcome.column, unit="developer_id", time="_week", group="_adoption_week", alpha=alpha)
+    except ValueError as exc:
+        raise EstimatorUnavailable(str(exc)) from exc
+    extra = _effect_fields(outcome, data, fit.coef, fit.ci_low, fit.ci_high)
+    baseline = extra["baseline_mean"]
+    pct, pct_lo, pct_hi = fit.pct()
+    extra.update(effect_pct=pct, effect_pct_ci_low=pct_lo, effect_pct_ci_high=pct_hi)
+    scale = baseline / 100.0 if math.isfinite(baseline) else math.nan
+    static = Estimate(
+        outcome=outcome.name, estimator=POISSON, estimate=pct * scale,
+        se=fit.se * baseline * fit.rate_ratio,  # delta method at the baseline
+        ci_low=pct_lo * scale, ci_high=pct_hi * scale, p_value=fit.p_value, n_units=fit.n_units,
+        n_treated_units=fit.n_treated_units, n_obs=fit.n_obs,
+    )
+    sample = placebo_sample(data)
+    try:
+        placebo = poisson_did(sample, y=outcome.column, unit="developer_id", time="_week", group="_placebo_group")
+        fields = _placebo_fields(placebo.coef, placebo.se, placebo.n_units - 1)
+        # in the estimate's unit (PRs per developer-week at the baseline), like the estimate
+        fields["placebo_estimate"] = baseline * math.expm1(placebo.coef)
+        fields["placebo_se"] = placebo.se * baseline * math.exp(placebo.coef)
+        extra.update(fields)
+    except (ValueError, KeyError):
+        extra.update(_NO_PLACEBO)
+    treated, control, cohorts = _unit_counts(data, "_adoption_week")
+    extra.update(
+        pre_trend_p_value=math.nan, n_control_units=control, n_cohorts=cohorts,
+        withheld_reason=withheld_reason(treated, control), uniform_critical_value=math.nan,
+        model=(f"Poisson GLM with developer and week fixed effects, errors clustered by developer; "
+               f"rate ratio {fit.rate_ratio:.3f} (log {fit.coef:+.4f}, se {fit.se:.4f})"),
+    )
+    return static, extra
+
+
 def estimate_outcome_cs(
-    panel: pd.DataFrame, outcome: Outcome, *, alpha: float = 0.05
+    panel: pd.DataFrame, outcome: Outcome, *, alpha: float = 0.05, bootstrap: bool = True
 ) -> tuple[Estimate, EventStudy, dict, list[str]]:
     """Callaway & Sant'Anna for one outcome: overall effect, event study, derived fields, notes.
 
@@ -321,10 +505,14 @@ def estimate_outcome_cs(
                 control="never_treated", method="dr", allow_unbalanced_panel=True,
             )
             simple = res.aggregate("simple")
-            dynamic = res.aggregate("dynamic", min_e=EVENT_WINDOW[0], max_e=EVENT_WINDOW[1])
+            dynamic = res.aggregate(
+                "dynamic", min_e=EVENT_WINDOW[0], max_e=EVENT_WINDOW[1], bstrap=bootstrap,
+                biters=BOOTSTRAP_ITERATIONS, seed=BOOTSTRAP_SEED, alpha=alpha,
+            )
             pre = res.pretest(on="dynamic", min_e=EVENT_WINDOW[0])
         except DiDError as exc:
             raise EstimatorUnavailable(str(exc)) from exc
+    placebo = _cs_placebo(data, outcome, alpha=alpha)
     notes.extend(str(w.message).removeprefix("att_gt: ") for w in caught)
     if not (np.isfinite(simple.overall_att) and np.isfinite(simple.overall_se)):
         raise EstimatorUnavailable(
@@ -355,14 +543,21 @@ def estimate_outcome_cs(
     rel = (data["_week"] - data["_group"]).where(data["_group"] > 0)
     observed = data.assign(_rel=rel).dropna(subset=["_rel"]).groupby("_rel")["developer_id"].nunique()
     table = dynamic.table.rename(columns={"egt": "relative_week", "att": "estimate"})
-    table = table.assign(se=table["se"] * scale)
+    # pointwise intervals keep the analytic errors; the bootstrap only supplies the band's multiplier
+    analytic_se = table["se_analytic"] if "se_analytic" in table else table["se"]
+    table = table.assign(se=analytic_se * scale)
+    # uniform band: the bootstrap's max-t critical value, widened by t(G-1)/z like the pointwise ones
+    uniform = dynamic.crit_val * z / stats.norm.ppf(1.0 - alpha / 2.0) if bootstrap else math.nan
     table = table.assign(
         relative_week=table["relative_week"].astype("int64"),
         ci_low=table["estimate"] - z * table["se"],
         ci_high=table["estimate"] + z * table["se"],
         p_value=2.0 * stats.t.sf(np.abs(table["estimate"] / table["se"]), df),
         n_treated_units=[int(observed.get(float(k), 0)) for k in table["relative_week"]],
-    )[["relative_week", "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated_units"]]
+        uniform_ci_low=table["estimate"] - uniform * table["se"],
+        uniform_ci_high=table["estimate"] + uniform * table["se"],
+    )[["relative_week", "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated_units",
+       "uniform_ci_low", "uniform_ci_high"]]
     if pre.note:
         notes.append(f"pre-trend test not available: {pre.note}")
     pre_stat, pre_p = _small_sample_wald(pre.statistic, pre.df, clusters, scale)
@@ -381,7 +576,41 @@ def estimate_outcome_cs(
     )
     extra = _effect_fields(outcome, data, static.estimate, static.ci_low, static.ci_high)
     extra["pre_trend_p_value"] = pre_p
+    extra.update(placebo)
+    treated = int(np.sum(res.unit_group > 0))
+    control = int(np.sum(res.unit_group == 0))
+    extra.update(
+        n_control_units=control, n_cohorts=int(np.unique(res.unit_group[res.unit_group > 0]).size),
+        withheld_reason=withheld_reason(treated, control), uniform_critical_value=uniform,
+        model=("Callaway & Sant'Anna (2021), never-adopters as controls, doubly robust, unbalanced panel; "
+               "errors clustered by developer with a G/(G-1) correction and t(G-1) intervals; "
+               f"uniform event-study band by multiplier bootstrap ({BOOTSTRAP_ITERATIONS} Rademacher draws)"),
+    )
     return static, event, extra, notes
+
+
+def _cs_placebo(data: pd.DataFrame, outcome: Outcome, *, alpha: float) -> dict:
+    """Callaway & Sant'Anna on :func:`placebo_sample`: the average of the placebo post-adoption cells.
+
+    Only the :data:`PLACEBO_SHIFT_WEEKS` weeks between the placebo and the real adoption count
+    (``max_e``), with the same finite-cluster scaling as the real estimate.
+    """
+    sample = placebo_sample(data.drop(columns=["_group"]))
+    if sample.empty:
+        return dict(_NO_PLACEBO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            res = att_gt(sample, y=outcome.column, t="_week", unit="developer_id", group="_placebo_group",
+                         control="never_treated", method="dr", allow_unbalanced_panel=True)
+            agg = res.aggregate("simple", max_e=PLACEBO_SHIFT_WEEKS - 1)
+        except DiDError:
+            return dict(_NO_PLACEBO)
+    clusters = int(res.n_units)
+    if clusters < 3:
+        return dict(_NO_PLACEBO)
+    se = agg.overall_se * math.sqrt(clusters / (clusters - 1.0))
+    return _placebo_fields(float(agg.overall_att), float(se), clusters - 1)
 
 
 def _small_sample_wald(statistic: float, restrictions: float, clusters: int, scale: float) -> tuple[float, float]:
@@ -403,7 +632,7 @@ def _week_label(week: int) -> str:
 
 
 def _estimates_row(static: Estimate, extra: dict, computed_at: datetime) -> dict:
-    return {
+    row = {
         "outcome": static.outcome,
         "outcome_label": extra["outcome_label"],
         "outcome_kind": extra["outcome_kind"],
@@ -422,7 +651,28 @@ def _estimates_row(static: Estimate, extra: dict, computed_at: datetime) -> dict
         "effect_pct_ci_low": extra["effect_pct_ci_low"],
         "effect_pct_ci_high": extra["effect_pct_ci_high"],
         "computed_at": computed_at,
+        "n_control_units": extra.get("n_control_units"),
+        "n_cohorts": extra.get("n_cohorts"),
+        "placebo_estimate": extra.get("placebo_estimate", math.nan),
+        "placebo_se": extra.get("placebo_se", math.nan),
+        "placebo_p_value": extra.get("placebo_p_value", math.nan),
+        "placebo_shift_weeks": extra.get("placebo_shift_weeks", PLACEBO_SHIFT_WEEKS),
+        "withheld_reason": extra.get("withheld_reason"),
+        "effect_unit": extra.get("effect_unit"),
+        "model": extra.get("model"),
+        "uniform_critical_value": extra.get("uniform_critical_value", math.nan),
     }
+    if row["withheld_reason"]:  # the row stays (with its sample sizes and reason), the numbers go
+        for key in _WITHHELD_FIELDS:
+            row[key] = math.nan
+    return row
+
+
+#: fields nulled in a withheld row: everything that would let a reader use the estimate anyway
+_WITHHELD_FIELDS = (
+    "estimate", "se", "ci_low", "ci_high", "p_value", "effect_pct", "effect_pct_ci_low", "effect_pct_ci_high",
+    "placebo_estimate", "placebo_se", "placebo_p_value", "uniform_critical_value",
+)
 
 
 def run_impact_analysis(
@@ -458,9 +708,21 @@ def run_impact_analysis(
         for note in cs_notes:
             log.warning("%s: %s: %s", outcome.name, CS_ESTIMATOR, note)
             notes.append(f"{outcome.name}: {CS_ESTIMATOR}: {note}")
+        if outcome.poisson:
+            try:
+                pois_static, pois_extra = estimate_outcome_poisson(panel, outcome)
+                fits.append((pois_static, None, pois_extra))
+            except EstimatorUnavailable as exc:
+                log.warning("%s: %s: not estimated: %s", outcome.name, POISSON, exc)
+                notes.append(f"{outcome.name}: {POISSON}: not estimated: {exc}")
         for static, dynamic, extra in fits:
             statics.append(static)
-            est_rows.append(_estimates_row(static, extra, computed_at))
+            row = _estimates_row(static, extra, computed_at)
+            est_rows.append(row)
+            if row["withheld_reason"]:
+                log.warning("%s: %s: %s", outcome.name, static.estimator, row["withheld_reason"])
+                notes.append(f"{outcome.name}: {static.estimator}: {row['withheld_reason']}")
+                continue  # no event study for a withheld estimate
             if dynamic is not None:
                 dynamics.append(dynamic)
                 es_frames.append(
@@ -472,6 +734,7 @@ def run_impact_analysis(
         pd.concat(es_frames, ignore_index=True) if es_frames else pd.DataFrame(), EVENT_STUDY_COLUMNS
     )
     write_analysis_tables(warehouse_path, estimates_df, event_df)
+    cohort_table = _cohort_comparison(warehouse_path, panel, outcomes, computed_at, notes)
     return ImpactResults(
         estimates=tuple(statics),
         event_studies=tuple(dynamics),
@@ -480,7 +743,25 @@ def run_impact_analysis(
         computed_at=computed_at,
         skipped=tuple(skipped),
         notes=tuple(notes),
+        cohort_comparison=cohort_table,
     )
+
+
+def _cohort_comparison(warehouse_path, panel, outcomes, computed_at, notes) -> pd.DataFrame | None:
+    """The descriptive matched comparison (analysis.cohorts); a panel that cannot support it only
+    leaves a note (and drops a stale table), since the causal estimates do not depend on it."""
+    from analysis.cohorts import COHORT_TABLE, CohortError, compare_cohorts, write_cohort_comparison
+
+    try:
+        comparison = compare_cohorts(panel, outcomes)
+    except CohortError as exc:
+        log.warning("cohort comparison not built: %s", exc)
+        notes.append(f"cohort comparison: not built: {exc}")
+        with duckdb.connect(str(warehouse_path)) as con:
+            con.execute(f"drop table if exists {COHORT_TABLE}")
+        return None
+    write_cohort_comparison(warehouse_path, comparison, computed_at)
+    return comparison.table
 
 
 # --------------------------------------------------------------------------- writing

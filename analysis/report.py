@@ -28,6 +28,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from analysis import charts
+from analysis import report_sections as sections
 from analysis.estimates import ESTIMATES_TABLE, EVENT_STUDY_TABLE, OUTCOMES, PANEL_TABLE, Outcome
 
 __all__ = [
@@ -88,14 +89,26 @@ def _with_effect_pct(row: dict) -> dict:
     return row | {k: 100.0 * math.expm1(row[v]) for k, v in keys.items()}
 
 
+def is_withheld(row: dict) -> bool:
+    """The analysis withheld this estimate (too few people), or it has no number at all."""
+    reason = row.get("withheld_reason")
+    return (not _is_missing(reason) and bool(str(reason).strip())) or any(
+        _is_missing(row.get(k)) for k in ("estimate", "ci_low", "ci_high")
+    )
+
+
 def headline_sentence(row: dict) -> str:
     """Plain-words result of one ``analysis.impact_estimates`` row.
 
     Log outcomes: ``AI adoption cut median PR review time by 18% (95% CI 9% to 26%).``
     Count outcomes: the change per developer-week, and in percent of the pre-adoption mean.
-    A CI that includes zero gives ``No detectable change in ...``.
+    A CI that includes zero gives ``No detectable change in ...``; a withheld estimate says why.
     """
     meta = _outcome_meta(row)
+    if is_withheld(row):
+        reason = row.get("withheld_reason")
+        why = str(reason).removeprefix("withheld: ") if not _is_missing(reason) else "the analysis could not estimate it"
+        return f"No estimate for {meta.label}: {why}."
     lo, hi = row["ci_low"], row["ci_high"]
     if meta.kind == "log":
         row = _with_effect_pct(row)
@@ -131,8 +144,11 @@ class Confidence:
 
 
 def confidence_label(row: dict, *, min_adopters: int = 30) -> Confidence:
-    """A coarse label from the p-value, the pre-trend test and the number of adopters."""
-    p, pre, n_treated = row["p_value"], row.get("pre_trend_p_value"), int(row["n_treated_units"])
+    """A coarse label from the p-value, the pre-trend and placebo tests and the number of adopters."""
+    p, pre, n_treated = row["p_value"], row.get("pre_trend_p_value"), int(row["n_treated_units"] or 0)
+    if is_withheld(row):
+        return Confidence("Withheld", "none", (f"only {n_treated} adopters contribute",))
+    placebo = row.get("placebo_p_value")
     reasons: list[str] = []
     spans_zero = row["ci_low"] <= 0.0 <= row["ci_high"]
     if spans_zero:
@@ -150,6 +166,9 @@ def confidence_label(row: dict, *, min_adopters: int = 30) -> Confidence:
     else:
         reasons.append("no sign that adopters were drifting from non-adopters before adopting")
         pre_ok = True
+    if not _is_missing(placebo) and placebo < 0.05:
+        reasons.append("a fake adoption date placed before the real one also shows an effect (placebo test)")
+        pre_ok = False
     if n_treated < min_adopters:
         reasons.append(f"only {n_treated} adopters contribute")
     else:
@@ -497,23 +516,52 @@ def _caveats(rows: list[dict]) -> list[str]:
             f"The pre-trend check for {m.label} could not run (it needs developers who never adopted AI as a "
             "comparison group)."
         )
+    placebo = [(m, r) for m, r in zip(metas, rows) if not _is_missing(r.get("placebo_p_value"))]
+    if placebo:
+        failed = [(m, r) for m, r in placebo if r["placebo_p_value"] < 0.05]
+        shift = next((int(r["placebo_shift_weeks"]) for _, r in placebo if not _is_missing(r.get("placebo_shift_weeks"))), None)
+        when = f"{shift} weeks before the real one" if shift else "before the real one"
+        tests = "; ".join(f"{m.label}: p = {r['placebo_p_value']:.2f}" for m, r in placebo)
+        text = (
+            f"Placebo test: each adopter's adoption date was moved to a fake date {when}, where AI cannot have had any "
+            f"effect yet ({tests}). "
+        )
+        if failed:
+            text += (
+                "For " + ", ".join(m.label for m, _ in failed) + " the fake date also shows an effect, so something other "
+                "than AI was already changing for adopters: read those estimates with caution."
+            )
+        else:
+            text += "No fake date showed an effect, which is what a fair comparison should give."
+        out.append(text)
+    for m, r in zip(metas, rows):
+        if is_withheld(r):
+            out.append(headline_sentence(r) + " A number from so few people would mostly reflect who they are, not what AI did.")
     if rows:
-        n_treated, n_units = int(rows[0]["n_treated_units"]), int(rows[0]["n_units"])
+        n_treated, n_units = int(rows[0]["n_treated_units"] or 0), int(rows[0]["n_units"] or 0)
+        n_control = rows[0].get("n_control_units")
+        n_control = n_units - n_treated if _is_missing(n_control) else int(n_control)
         weeks = "; ".join(
-            f"{int(r['n_obs']):,} developer-weeks for {m.label}"
-            + (" (weeks with a reviewed, merged pull request)" if m.kind == "log" else "")
+            f"{int(r['n_obs'] or 0):,} developer-weeks for {m.label}"
+            + (" (weeks with a merged pull request that has this measure)" if m.kind == "log" else "")
             for m, r in zip(metas, rows)
         )
         size = (
-            f"The estimates rest on {n_treated} adopters and {n_units - n_treated} developers who never adopted: {weeks}."
+            f"The estimates rest on {n_treated} adopters and {n_control} developers who never adopted: {weeks}."
         )
-        if min(int(r["n_treated_units"]) for r in rows) < 30:
+        if min(int(r["n_treated_units"] or 0) for r in rows) < 30:
             size += " With so few adopters, one team's circumstances can move the result."
         out.append(size)
     return out
 
 
-def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact report", min_team_size: int = 5) -> dict:
+def build_report_context(
+    warehouse_path: str | Path,
+    *,
+    title: str = "AI impact report",
+    min_team_size: int = 5,
+    show_individuals: bool = False,
+) -> dict:
     """Everything the template shows, as plain values (strings are escaped by the template)."""
     path = Path(warehouse_path)
     if not path.exists():
@@ -529,6 +577,12 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
         adoption = _adoption_by_week(con)
         snapshot, snapshot_notes = _delivery_snapshot(con, start, end, n_weeks)
         teams, small_teams = _teams(con, min_team_size)
+        groups = sections.team_groups(con, min_team_size)
+        cost = sections.cost_section(con, groups, start, end)
+        spend_detail = sections.spend_section(con, groups, start, end, show_individuals=show_individuals)
+        dora = sections.dora_section(con, groups, start, end)
+        stages = sections.stages_section(con, groups, start, end)
+        freshness = sections.freshness(con)
 
     findings = []
     headline_rows = pick_headline_rows(estimates)
@@ -542,7 +596,7 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
             weeks = frame["relative_week"].astype(int)
             window = (int(weeks.min()), int(weeks.max()))
         chart = None
-        if series:
+        if series and not is_withheld(row):
             ylabel = textwrap.fill(f"Change in {meta.label}" + (" (%)" if meta.kind == "log" else ""), 34)
             description = (
                 f"Event study: estimated change in {meta.label} by week relative to AI adoption, with 95% "
@@ -565,6 +619,8 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
                 "is_primary": i == 0,
             }
         )
+    summary_sentences = [f["headline"] for f in findings]
+    spend_sentence = _spend_sentence(population, n_weeks, cost)
     caveats = _caveats(headline_rows)
     caveats.append(
         "This is not a randomised experiment. Developers chose when to adopt AI. The comparison removes "
@@ -594,6 +650,13 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
     for row in _records(estimates.sort_values(["outcome", "estimator"])):
         meta = _outcome_meta(row)
         is_log = meta.kind == "log"
+        if is_withheld(row):
+            all_estimates.append(
+                {"outcome": meta.label, "estimator": row["estimator"], "effect": "withheld", "ci": "—",
+                 "p_value": "—", "pre_trend": "—", "placebo": "—", "n_units": int(row["n_units"] or 0),
+                 "n_treated_units": int(row["n_treated_units"] or 0), "n_obs": f"{int(row['n_obs'] or 0):,}"}
+            )
+            continue
         if is_log:
             row = _with_effect_pct(row)
         all_estimates.append(
@@ -608,6 +671,7 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
                 ),
                 "p_value": _fmt_p(row["p_value"]),
                 "pre_trend": "—" if _is_missing(row.get("pre_trend_p_value")) else _fmt_p(row["pre_trend_p_value"]),
+                "placebo": "—" if _is_missing(row.get("placebo_p_value")) else _fmt_p(row["placebo_p_value"]),
                 "n_units": int(row["n_units"]),
                 "n_treated_units": int(row["n_treated_units"]),
                 "n_obs": f"{int(row['n_obs']):,}",
@@ -638,8 +702,39 @@ def build_report_context(warehouse_path: str | Path, *, title: str = "AI impact 
         "small_teams": small_teams,
         "min_team_size": min_team_size,
         "all_estimates": all_estimates,
+        "spend_sentence": spend_sentence,
+        "summary_sentences": summary_sentences,
+        "cost": cost,
+        "spend": spend_detail,
+        "dora": dora,
+        "stages": stages,
+        "freshness": freshness,
+        "show_individuals": show_individuals,
+        "other_teams": {"teams": groups.other_teams, "people": groups.other_people, "hidden": groups.hidden,
+                        "folded": groups.folded},
         "headline_estimators": sorted({f["estimator"] for f in findings}),
     }
+
+
+def _spend_sentence(population: dict, n_weeks: int, cost: dict) -> str | None:
+    """The spend finding: what was spent, on how many people, and what it buys per merged PR."""
+    spend = population.get("ai_spend")
+    if spend is None:
+        return None
+    text = (
+        f"AI coding tools cost ${spend:,.0f} over these {n_weeks} weeks (about ${spend / n_weeks * 52 / 12:,.0f} a month) "
+        f"for {population['adopters']} adopters among {population['developers']} developers"
+    )
+    if population.get("merged_prs"):
+        text += f": ${spend / population['merged_prs']:,.2f} per merged pull request across the organisation"
+    text += "."
+    saving = cost.get("saving") if isinstance(cost, dict) else None
+    if saving and saving.get("amount") not in (None, "$0"):
+        text += (
+            f" Sending {saving['share']} of the work done on dearer models to {saving['target']} would have saved "
+            f"about {saving['amount']} ({saving['pct']}) at list prices."
+        )
+    return text
 
 
 def _upper_first(text: str) -> str:
@@ -750,6 +845,7 @@ def render_report(
     *,
     title: str = "AI impact report",
     min_team_size: int = 5,
+    show_individuals: bool = False,
     pdf: bool | str | Path = False,
 ) -> Path:
     """Write the report to ``output_path`` (atomically: temp file, then rename) and return its path.
@@ -757,7 +853,9 @@ def render_report(
     ``pdf=True`` also prints it to the same name with ``.pdf`` (``pdf=<path>``: to that path) with
     :func:`export_pdf`; the HTML is written first, so it exists even when printing fails.
     """
-    context = build_report_context(warehouse_path, title=title, min_team_size=min_team_size)
+    context = build_report_context(
+        warehouse_path, title=title, min_team_size=min_team_size, show_individuals=show_individuals
+    )
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

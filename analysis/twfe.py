@@ -37,6 +37,7 @@ __all__ = [
     "twfe_event_study",
     "TWFE",
     "TWFE_EVENT_STUDY",
+    "sup_t_critical_value",
 ]
 
 TWFE = "twfe"
@@ -82,6 +83,9 @@ class EventStudy:
     n_units: int
     n_treated_units: int
     n_obs: int
+    #: critical value of the simultaneous (sup-t) 95% band over the window's estimates; the table's
+    #: ``uniform_ci_low``/``uniform_ci_high`` are estimate -+ it times se
+    uniform_crit: float = float("nan")
 
 
 # --------------------------------------------------------------------------- public estimators
@@ -185,6 +189,11 @@ def twfe_event_study(
         columns=["relative_week", "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated_units"],
     ).astype({"relative_week": "int64", "n_treated_units": "int64"})
 
+    estimated = [nm for nm in (_rel_name(k) for k in periods) if nm in params]
+    crit = sup_t_critical_value(fit.cov_of(estimated), df=fit.df, alpha=alpha) if estimated else np.nan
+    table = table.assign(uniform_ci_low=table["estimate"] - crit * table["se"],
+                         uniform_ci_high=table["estimate"] + crit * table["se"])
+
     leads = [_rel_name(k) for k in periods if k < 0 and _rel_name(k) in params]
     if leads:
         pre_stat, pre_p = fit.wald_f(leads)
@@ -203,7 +212,36 @@ def twfe_event_study(
         n_units=int(panel["unit"].nunique()),
         n_treated_units=int(panel.loc[panel["treated"], "unit"].nunique()),
         n_obs=int(len(panel)),
+        uniform_crit=float(crit),
     )
+
+
+def sup_t_critical_value(cov: np.ndarray, *, df: float | None = None, alpha: float = 0.05,
+                         draws: int = 20_000, seed: int = 20_240_601) -> float:
+    """Critical value c with P(max_k |T_k| <= c) = 1 - alpha for T ~ N(0, corr(cov)) (sup-t band).
+
+    Why: the event-study estimates are read together, so a band that covers all of them at once at
+    95% needs a larger multiplier than 1.96 (Montiel Olea & Plagborg-Moller 2019). Simulated with a
+    fixed seed (deterministic); with ``df`` the draws are multivariate t (few clusters), matching the
+    pointwise t intervals. Never below the pointwise critical value.
+    """
+    cov = np.atleast_2d(np.asarray(cov, dtype=float))
+    sd = np.sqrt(np.diag(cov))
+    ok = np.isfinite(sd) & (sd > 0)
+    if not ok.any():
+        return float("nan")
+    corr = cov[np.ix_(ok, ok)] / np.outer(sd[ok], sd[ok])
+    vals, vecs = np.linalg.eigh((corr + corr.T) / 2)
+    root = vecs * np.sqrt(np.clip(vals, 0, None))
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((draws, corr.shape[0])) @ root.T
+    if df is not None and np.isfinite(df) and df > 0:
+        z = z / np.sqrt(rng.chisquare(df, size=(draws, 1)) / df)
+        pointwise = stats.t.ppf(1 - alpha / 2, df)
+    else:
+        pointwise = stats.norm.ppf(1 - alpha / 2)
+    crit = float(np.quantile(np.max(np.abs(z), axis=1), 1 - alpha))
+    return max(crit, float(pointwise))
 
 
 # --------------------------------------------------------------------------- internals
@@ -272,6 +310,10 @@ class _Fit:
         half = stats.t.ppf(1.0 - alpha / 2.0, self.df) * self.bse
         return np.column_stack([self.params - half, self.params + half])
 
+    def cov_of(self, names: list[str]) -> np.ndarray:
+        idx = [self.names.index(n) for n in names]
+        return self.cov[np.ix_(idx, idx)]
+
     def wald_f(self, names: list[str]) -> tuple[float, float]:
         """F form of the Wald test that the named coefficients are all zero, and its p-value."""
         idx = [self.names.index(n) for n in names]
@@ -333,7 +375,7 @@ def _fit_within(panel: pd.DataFrame, regressors: pd.DataFrame) -> _Fit:
             "the regressors are collinear with the unit and period fixed effects; the effect is "
             "not identified on this panel"
         )
-    fit = sm.OLS(y_res, x_res).fit(method="qr")
+    fit = sm.OLS(y_res, x_res, hasconst=False).fit(method="qr")  # demeaned: no constant to detect
     cov = cov_cluster(fit, unit_codes, use_correction=False)
     k = len(names) + k_periods
     cov = cov * (n_units / (n_units - 1.0)) * ((n - 1.0) / (n - k))

@@ -48,6 +48,11 @@ SYNTHETIC_MODEL = "<synthetic>"
 
 log = logging.getLogger(__name__)
 
+try:  # orjson (a dependency of the lock already) parses a line ~3x faster than json
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - the plain parser gives the same objects
+    _loads = json.loads
+
 
 # --- pricing ---------------------------------------------------------------------------------------
 
@@ -68,6 +73,7 @@ class Pricing:
 
     def __init__(self, prices: Iterable[ModelPrice]) -> None:
         self._prices = sorted(prices, key=lambda p: (-len(p.model_prefix), p.model_prefix, p.effective_from))
+        self._memo: dict[tuple[str, dt.date], ModelPrice | None] = {}  # a corpus has few models and days
 
     @classmethod
     def load(cls, path: Path = PRICING_CSV) -> Pricing:
@@ -84,6 +90,12 @@ class Pricing:
             )
 
     def price(self, model: str, day: dt.date) -> ModelPrice | None:
+        key = (model, day)
+        if key not in self._memo:
+            self._memo[key] = self._lookup(model, day)
+        return self._memo[key]
+
+    def _lookup(self, model: str, day: dt.date) -> ModelPrice | None:
         best: ModelPrice | None = None
         for price in self._prices:
             if not model.startswith(price.model_prefix):
@@ -283,8 +295,14 @@ def read_file(
             text = raw.strip()
             if not text:
                 continue
+            # Hot path: only assistant lines carry usage, so a complete line (ended by a newline, an
+            # object from brace to brace) without the string "assistant" is skipped unparsed: about half
+            # of a corpus. A truncated line (a session still being written) has no newline and is parsed,
+            # so it is still reported.
+            if b'"assistant"' not in text and raw.endswith(b"\n") and text[:1] == b"{" and text[-1:] == b"}":
+                continue
             try:
-                data = json.loads(text)
+                data = _loads(text)
             except (ValueError, UnicodeDecodeError) as error:
                 reason = "truncated or invalid JSON" + ("" if raw.endswith(b"\n") else " (last line, no newline)")
                 invalid.append(InvalidLine(relative, number, f"{reason}: {str(error)[:80]}"))

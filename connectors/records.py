@@ -260,6 +260,37 @@ class ClaudeTranscriptMessage:
     line: int  # 1-based line number in that file
 
 
+# --- Claude Code OpenTelemetry exports ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaudeOtelUsage:
+    """One Claude Code telemetry series summed over a UTC day, from OTLP JSON metric exports.
+
+    A series is a metric with its attributes (session, model, `type`, tool, decision). Delta points
+    are summed; cumulative points are turned into per-interval differences first; a point written
+    twice (a collector retry) counts once. Every run lands the aggregate of every export file read,
+    so staging keeps, per key, the row of the latest `_extracted_at`.
+    """
+
+    date: dt.date
+    user_email: str | None
+    user_account_uuid: str | None
+    organization_id: str | None
+    session_id: str | None
+    metric: str  # e.g. claude_code.token.usage (prefix kept as exported)
+    model: str | None
+    kind: str | None  # the `type` attribute: input | output | cacheRead | cacheCreation, added | removed, user | cli
+    tool_name: str | None
+    decision: str | None  # accept | reject
+    value: float  # tokens, USD, seconds or a count, as the metric's unit says
+    unit: str | None
+    points: int  # distinct data points summed
+    first_point_at: dt.datetime
+    last_point_at: dt.datetime
+    file: str  # the export file of the latest point (relative to its configured folder)
+
+
 # --- Organisation (the configured team mapping) ----------------------------------------------------
 
 
@@ -276,6 +307,35 @@ class TeamMember:
     jira_account_id: str | None
     role: str | None
     seniority: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class AiBudget:
+    """One monthly AI budget of the configuration (`budgets.teams/roles/people`), landed each sync.
+
+    Budgets are configuration, not history: staging keeps only the budgets of the latest sync, the one
+    that landed the latest `AiAlertThresholds` row (an empty budget list lands no row to date itself by).
+    """
+
+    scope_kind: str  # team | role | person
+    scope: str  # team id, role name, or the person's e-mail / GitHub login as configured
+    monthly_usd: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RepoPath:
+    """One `claude_code.repo_paths` entry: a local checkout path (or glob) and the repository it holds."""
+
+    path_pattern: str  # as configured, `~` kept; `*` and `?` are wildcards
+    repository: str  # owner/name
+
+
+@dataclasses.dataclass(frozen=True)
+class AiAlertThresholds:
+    """The `alerts` thresholds of the configuration: one row per sync, which also dates the snapshot."""
+
+    developer_day_usd: float
+    session_usd: float
 
 
 # --- Arrow schemas ---------------------------------------------------------------------------------
@@ -324,5 +384,9 @@ RAW_ENTITIES: dict[str, type] = {
     "anthropic/claude_code_actor_days": ClaudeCodeActorDay,
     "anthropic/claude_code_model_days": ClaudeCodeModelDay,
     "claude_code/transcript_messages": ClaudeTranscriptMessage,
+    "claude_code/otel_usage": ClaudeOtelUsage,
     "org/team_members": TeamMember,
+    "org/ai_budgets": AiBudget,
+    "org/repo_paths": RepoPath,
+    "org/ai_alert_thresholds": AiAlertThresholds,
 }

@@ -84,9 +84,15 @@ def demo(seed: int, scale: str, workdir: Path) -> None:
 
 @main.command()
 @click.option("--select", "select", multiple=True,
-              help="Run only the stages whose names start with this (extract, warehouse, analysis, report).")
+              help="Run only the stages whose names start with this (extract, warehouse, alerts, analysis, report).")
 def run(select: tuple[str, ...]) -> None:
-    """Run the pipeline (or some stages) against the sources configured in impact.yaml."""
+    """Run the pipeline (or some stages) against the sources configured in impact.yaml.
+
+    Stages, in order: extract (each configured source, incrementally from its saved cursor), warehouse
+    (dbt build with its tests), analysis (the effect estimates) and report. A progress bar shows the
+    stage; Dagster's and dbt's own output goes to the run log printed at the end. Check the setup
+    first with `impact doctor`.
+    """
     try:
         config = load_config()
     except ConfigError as error:
@@ -101,7 +107,9 @@ def run(select: tuple[str, ...]) -> None:
 def doctor(config_path: Path | None) -> None:
     """Check the config, the warehouse path, the team mapping and each source's URL and credentials.
 
-    Makes one cheap real call per source; exits with status 1 when anything needs fixing.
+    Makes one cheap real call per configured source (GitHub, Anthropic Admin API, Jira, PagerDuty) and
+    says in words what is wrong and what to change; secrets are never printed. Exits with status 1
+    when anything needs fixing.
     """
     from rich.table import Table
 
@@ -124,8 +132,14 @@ def doctor(config_path: Path | None) -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the HTML.")
 @click.option("--pdf", is_flag=True, help="Also print it to PDF beside the HTML (needs headless Chromium).")
 def report(output: Path | None, pdf: bool) -> None:
-    """Render the report from the warehouse as it is (no extraction, no build)."""
-    from analysis.report import PdfExportError, render_report
+    """Render the report from the warehouse as it is (no extraction, no build).
+
+    One self-contained HTML file (charts inline, nothing fetched when opened): the findings with their
+    confidence intervals, adoption, cost and efficiency, spend and budgets, DORA by team, PR stages,
+    the event studies, caveats, methods and data freshness. Teams under report.min_team_size people
+    are only shown combined; people are named only with report.show_individuals: true.
+    """
+    from analysis.report import PdfExportError, ReportDataError, render_report
 
     try:
         config = load_config()
@@ -134,12 +148,38 @@ def report(output: Path | None, pdf: bool) -> None:
     if not config.warehouse.exists():
         raise click.ClickException(f"no warehouse at {config.warehouse}: run `impact run` first")
     try:
-        path = render_report(config.warehouse, output or config.reports_dir / "impact_report.html", pdf=pdf)
-    except PdfExportError as error:
+        path = render_report(
+            config.warehouse, output or config.reports_dir / "impact_report.html", pdf=pdf,
+            min_team_size=config.report.min_team_size, show_individuals=config.report.show_individuals,
+        )
+    except (PdfExportError, ReportDataError) as error:
         raise click.ClickException(str(error)) from None
     click.echo(str(path))
     if pdf:
         click.echo(str(path.with_suffix(".pdf")))
+
+
+@main.command()
+@click.option("--month", help="Month to show, YYYY-MM (default: the month of the last day with spend data).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of the table.")
+def spend(month: str | None, as_json: bool) -> None:
+    """Month-to-date AI spend against budget per team, with the projected month (reads the warehouse)."""
+    import json
+
+    from impact.spend import SpendError, print_spend, read_spend
+
+    try:
+        config = load_config()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        view = read_spend(config.warehouse, month)
+    except SpendError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(view.as_json(), indent=2))
+    else:
+        print_spend(view, Console(file=sys.stdout, width=120))
 
 
 @main.group()
@@ -148,24 +188,35 @@ def sandbox() -> None:
 
 
 @sandbox.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--scale", default="small", show_default=True)
-@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port (0: any free port).")
+@click.option("--scale", default="small", show_default=True, help="Sandbox preset (organisation size).")
+@click.option("--seed", default=42, show_default=True, type=int, help="Seed of the synthetic organisation.")
 @click.option("--write-config", "write_config", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write an impact.yaml whose sources all point at this sandbox.")
-def sandbox_serve(host: str, port: int, scale: str, seed: int, write_config: Path | None) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C)."""
+@click.option("--faults", "fault_rates", multiple=True, metavar="SOURCE=RATE",
+              help="Inject each source's transient faults (429, 5xx, secondary limits...) into this share of its "
+                   "requests, e.g. --faults github=0.05 --faults anthropic=0.1; drawn from a seed, so repeatable.")
+def sandbox_serve(host: str, port: int, scale: str, seed: int, write_config: Path | None,
+                  fault_rates: tuple[str, ...]) -> None:
+    """Serve the sandbox until interrupted (Ctrl-C).
+
+    A synthetic organisation (people, repositories, pull requests, deployments, incidents, Claude Code
+    usage) with planted AI effects, over the real wire formats of GitHub, the Anthropic Admin API, Jira
+    and PagerDuty. The same --seed gives the same data byte for byte.
+    """
     from impact.demo import SANDBOX_TOKEN_VARIABLE, write_sandbox_config
     from sandbox.organisation import generate_organisation
     from sandbox.server import SandboxServer
 
+    plan = _fault_plan(fault_rates, seed)
     org = generate_organisation(preset=scale, seed=seed)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    with SandboxServer(org, host=host, port=port) as server:
-        click.echo(f"sandbox '{scale}' (seed {seed}) serving at {server.url}")
+    with SandboxServer(org, host=host, port=port, faults=plan) as server:
+        click.echo(f"sandbox '{scale}' (seed {seed}) serving at {server.url}"
+                   + (f" with faults {', '.join(fault_rates)}" if fault_rates else ""))
         if write_config:
             path = write_sandbox_config(
                 org, server.url, write_config, warehouse=Path("warehouse/impact.duckdb"),
@@ -179,3 +230,22 @@ def sandbox_serve(host: str, port: int, scale: str, seed: int, write_config: Pat
 
 if __name__ == "__main__":
     main()
+
+
+def _fault_plan(fault_rates: tuple[str, ...], seed: int):
+    """`--faults github=0.05` options as a seeded FaultPlan (None when none were given)."""
+    from sandbox.faults import FaultPlan
+
+    if not fault_rates:
+        return None
+    rates: dict[str, float] = {}
+    for option in fault_rates:
+        source, _, rate = option.partition("=")
+        try:
+            rates[source.strip()] = float(rate)
+        except ValueError:
+            raise click.BadParameter(f"{option!r}: write SOURCE=RATE, e.g. github=0.05", param_hint="--faults") from None
+    try:
+        return FaultPlan(rates=rates, seed=seed)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--faults") from None

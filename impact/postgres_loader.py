@@ -102,7 +102,9 @@ def _connection(dsn_or_conn: Any) -> Iterator[Any]:
 def load_raw_to_postgres(raw_dir: Path | str, dsn_or_conn: Any, schema: str = "raw") -> list[LoadedTable]:
     """Replace `<schema>.<source>__<entity>` for every raw entity with the rows of its Parquet batches,
     all in one transaction (committed on success, rolled back on any error). An entity without files
-    gets an empty table of its declared columns. Returns what was loaded, in RAW_ENTITIES order."""
+    gets an empty table of its declared columns. The views of an earlier dbt build that read these tables
+    are dropped with them (run `dbt build` after a load, as the pipeline does). Returns what was loaded,
+    in RAW_ENTITIES order."""
     raw_root = Path(raw_dir)
     loaded: list[LoadedTable] = []
     with _connection(dsn_or_conn) as connection:
@@ -113,7 +115,9 @@ def load_raw_to_postgres(raw_dir: Path | str, dsn_or_conn: Any, schema: str = "r
                     files = sorted((raw_root / entity).glob("*.parquet"))
                     table = sql.Identifier(schema, table_name(entity))
                     columns = entity_columns(entity, files)
-                    cursor.execute(sql.SQL("drop table if exists {}").format(table))
+                    # cascade: dbt's staging views over the raw tables (and the views over those) go with them;
+                    # the dbt build that follows every load recreates them. Marts are tables and stay.
+                    cursor.execute(sql.SQL("drop table if exists {} cascade").format(table))
                     cursor.execute(sql.SQL("create table {} ({})").format(table, sql.SQL(", ").join(
                         sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(postgres_type(arrow_type)))
                         for name, arrow_type in columns

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections import Counter
@@ -22,7 +23,10 @@ from connectors.claude_transcripts import (
 )
 
 from connectors.github import SETTLED_STATES, GithubConnector, KnownDeployment
+from connectors.jira import JiraConnector
+from connectors.github_graphql import GithubGraphqlConnector
 from connectors.team_mapping import read_team_mapping
+from connectors.records import AiAlertThresholds, AiBudget, RepoPath
 from impact.config import ImpactConfig
 from impact.landing import land_batch
 from impact.sync_state import SyncState
@@ -55,8 +59,30 @@ def _utc_now() -> dt.datetime:
 def sync_team_mapping(config: ImpactConfig) -> SyncSummary:
     summary = SyncSummary("teams")
     members = read_team_mapping(config.teams_file) if config.teams_file else []
-    summary.land(config, "org/team_members", members, _utc_now())
+    now = _utc_now()
+    summary.land(config, "org/team_members", members, now)
+    land_ai_settings(config, summary, now)
     return summary
+
+
+def land_ai_settings(config: ImpactConfig, summary: SyncSummary, now: dt.datetime) -> None:
+    """Budgets, `claude_code.repo_paths` and alert thresholds as raw org entities, all stamped `now`.
+
+    They are configuration, landed so the marts can join them like any data (and so a Postgres or Spark
+    build sees the same values). The thresholds row is always written: staging keeps the budgets and
+    repo paths landed with the latest thresholds row, so removing a budget from the config removes it.
+    """
+    budgets = config.budgets
+    summary.land(config, "org/ai_budgets", [
+        AiBudget(scope_kind=kind, scope=scope, monthly_usd=float(amount))
+        for kind, pairs in (("team", budgets.teams), ("role", budgets.roles), ("person", budgets.people))
+        for scope, amount in pairs
+    ], now)
+    repo_paths = config.claude_code.repo_paths if config.claude_code else ()
+    summary.land(config, "org/repo_paths", [RepoPath(path_pattern=p, repository=r) for p, r in repo_paths], now)
+    summary.land(config, "org/ai_alert_thresholds", [AiAlertThresholds(
+        developer_day_usd=float(config.alerts.developer_day_usd), session_usd=float(config.alerts.session_usd),
+    )], now)
 
 
 def sync_github(config: ImpactConfig, *, full_refresh: bool = False, logger: logging.Logger = log) -> SyncSummary:
@@ -65,7 +91,9 @@ def sync_github(config: ImpactConfig, *, full_refresh: bool = False, logger: log
     if config.github is None:
         return summary
     settings = config.github
-    connector = GithubConnector(settings.api_url, settings.token.reveal())
+    # github.api: graphql reads pull requests, reviews and commits ~100 per request; deployments stay REST.
+    connector_class = GithubGraphqlConnector if settings.api == "graphql" else GithubConnector
+    connector = connector_class(settings.api_url, settings.token.reveal())
     state = _state(config)
     repositories = connector.repositories(settings.repos, settings.orgs)
     logger.info("github: %d repositories to sync", len(repositories))
@@ -130,6 +158,74 @@ def known_deployments(config: ImpactConfig, repository: str) -> dict[int, KnownD
         )
         for row in rows
     }
+
+
+#: issues landed per batch at most (several small projects share one)
+JIRA_LANDING_BATCH = 5_000
+
+
+def sync_jira(config: ImpactConfig, *, full_refresh: bool = False, logger: logging.Logger = log) -> SyncSummary:
+    """Jira issues and status transitions, incremental by `updated`, one cursor per project (or per JQL).
+
+    Batches come oldest change first, so the cursor is saved after each landed batch: a crash re-reads
+    from the last landed batch, and the boundary minute is always read again (staging keeps the latest).
+    """
+    summary = SyncSummary("jira")
+    if config.jira is None:
+        return summary
+    settings = config.jira
+    connector = JiraConnector(
+        settings.url, settings.token.reveal(), settings.email, incident_types=config.incidents.jira_issue_types,
+        story_points_field=settings.story_points_field, sprint_field=settings.sprint_field,
+    )
+    state = _state(config)
+    if settings.projects:
+        scopes = [(f"jira:project:{project}", project) for project in settings.projects]
+    else:
+        digest = hashlib.sha1((settings.jql or "").encode()).hexdigest()[:12]
+        scopes = [(f"jira:jql:{digest}", None)]
+    backfill_from = dt.datetime.combine(config.start_date, dt.time(), dt.timezone.utc)
+    # Small projects share a landed batch (each batch's validation has a fixed cost); the cursors a batch
+    # covers are saved right after it lands, never before.
+    pending: list = []
+    pending_transitions: list = []
+    pending_cursors: dict[str, str] = {}
+
+    def flush() -> None:
+        if pending:
+            now = _utc_now()
+            latest: dict[str, object] = {}
+            for issue in pending:  # an issue changed during the sync can come twice: keep its latest
+                if issue.id not in latest or issue.updated_at >= latest[issue.id].updated_at:
+                    latest[issue.id] = issue
+            transitions = {(t.issue_id, t.history_id, t.to_status): t for t in pending_transitions}
+            summary.land(config, "jira/issues", list(latest.values()), now)
+            summary.land(config, "jira/status_transitions", list(transitions.values()), now)
+        for key, value in pending_cursors.items():
+            state.save(key, value)
+        pending.clear(), pending_transitions.clear(), pending_cursors.clear()
+
+    for index, (cursor_key, project) in enumerate(scopes, start=1):
+        cursor = None if full_refresh else state.get(cursor_key)
+        since = dt.datetime.fromisoformat(cursor) if cursor else backfill_from
+        issues = 0
+        for batch in connector.read(project=project, jql=settings.jql, updated_since=since):
+            pending.extend(batch.issues)
+            pending_transitions.extend(batch.transitions)
+            if batch.newest_updated_at is not None:
+                pending_cursors[cursor_key] = batch.newest_updated_at.isoformat()
+            issues += len(batch.issues)
+            if len(pending) >= JIRA_LANDING_BATCH:
+                flush()
+        logger.info(
+            "jira: [%d/%d] %s: %d issues changed since %s", index, len(scopes), project or "jql", issues,
+            since.isoformat(),
+        )
+    flush()
+    summary.requests = connector.requests
+    summary.cursors = {k: v for k, v in state.as_dict().items() if k.startswith("jira:")}
+    logger.info("jira: %d requests (%d retried)", connector.requests, connector.retried)
+    return summary
 
 
 def sync_claude_code(
@@ -246,4 +342,26 @@ def sync_claude_transcripts(
         summary.files_read, summary.files_unchanged, summary.responses_read, len(new), len(summary.invalid_lines),
         len(summary.unmatched_folders),
     )
+    return summary
+
+
+def sync_claude_otel(config: ImpactConfig, *, logger: logging.Logger = log) -> SyncSummary:
+    """Land the day totals of every series in the configured OpenTelemetry export files.
+
+    Export files are small beside transcripts and a collector may append to the newest one, so every run
+    reads them all and lands the whole aggregate as one batch (the same files give the same batch, which
+    lands once); staging keeps, per key, the row of the latest run.
+    """
+    from connectors.claude_otel import read_otel_exports
+
+    summary = SyncSummary("claude_otel")
+    if config.claude_code is None or not config.claude_code.otel_exports:
+        return summary
+    records, read = read_otel_exports(config.claude_code.otel_exports)
+    logger.info(
+        "claude otel: %d files, %d lines, %d points (%d written twice, counted once), %d non-Claude metrics skipped",
+        read.files, read.lines, read.points, read.duplicate_points, read.skipped_metrics,
+    )
+    summary.land(config, "claude_code/otel_usage", records, _utc_now())
+    summary.cursors = {"files": str(read.files), "points": str(read.points)}
     return summary

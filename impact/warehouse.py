@@ -8,15 +8,29 @@ live file keeps every failed run invisible: BI tools see the previous warehouse 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
-def dbt_environment(warehouse: Path, raw_dir: Path) -> dict[str, str]:
-    """The environment variables the dbt profile and sources read."""
-    return {"IMPACT_WAREHOUSE": str(warehouse), "IMPACT_RAW_DIR": str(raw_dir)}
+def dbt_environment(warehouse: Path, raw_dir: Path, config: Any = None) -> dict[str, str]:
+    """The environment variables the dbt profile, sources and incident models read.
+
+    With the loaded `ImpactConfig`, the incident settings travel too (read by
+    dbt_project/macros/incident_settings.sql): `incidents.link_window_hours` as
+    IMPACT_INCIDENT_LINK_WINDOW_HOURS (a number, or `off` for DevLake's rule) and
+    `pagerduty.service_repositories` as IMPACT_PAGERDUTY_SERVICE_REPOSITORIES (a JSON object).
+    """
+    environment = {"IMPACT_WAREHOUSE": str(warehouse), "IMPACT_RAW_DIR": str(raw_dir)}
+    if config is not None:
+        window = config.incidents.link_window_hours
+        environment["IMPACT_INCIDENT_LINK_WINDOW_HOURS"] = "off" if window is None else repr(float(window))
+        services = dict(config.pagerduty.service_repositories) if config.pagerduty is not None else {}
+        environment["IMPACT_PAGERDUTY_SERVICE_REPOSITORIES"] = json.dumps(services, sort_keys=True)
+    return environment
 
 
 @contextlib.contextmanager

@@ -11,12 +11,17 @@ from dagster import (
 )
 from dagster_dbt import DbtCliResource
 
+from orchestration.alerts import ALERT_CHECKS, ai_spend_alert_webhook
 from orchestration.analysis import impact_estimates, impact_report
-from orchestration.extract import raw_anthropic, raw_claude_code, raw_github, raw_org
+from orchestration.extract import (
+    raw_anthropic, raw_claude_code, raw_claude_code_otel, raw_github, raw_github_incidents, raw_jira, raw_org, raw_pagerduty,
+)
 from orchestration.resources import ImpactConfigResource
 from orchestration.warehouse import DBT_EXECUTABLE, dbt_project, warehouse_models
 
-ALL_ASSETS = [raw_org, raw_github, raw_anthropic, raw_claude_code, warehouse_models, impact_estimates, impact_report]
+ALL_ASSETS = [raw_org, raw_github, raw_github_incidents, raw_jira, raw_pagerduty, raw_anthropic, raw_claude_code, raw_claude_code_otel, warehouse_models, impact_estimates, impact_report]
+# The AI spend alert rules run as checks on the alerts mart; the webhook delivers them once.
+ALL_ASSETS = [*ALL_ASSETS, ai_spend_alert_webhook, *ALERT_CHECKS]
 
 daily_refresh = define_asset_job("daily_refresh", selection=AssetSelection.all())
 

@@ -7,10 +7,13 @@ from impact.sync import (
     SyncSummary,
     TranscriptSyncSummary,
     sync_claude_code,
+    sync_claude_otel,
     sync_claude_transcripts,
     sync_github,
+    sync_jira,
     sync_team_mapping,
 )
+from impact.sync_incidents import sync_github_incidents, sync_pagerduty
 from orchestration.resources import ImpactConfigResource
 
 
@@ -50,6 +53,50 @@ def raw_github(context: AssetExecutionContext, impact_config: ImpactConfigResour
 
 
 @asset(
+    key=AssetKey(["raw", "jira"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"jira", "parquet"},
+    description=(
+        "Jira issues of the configured projects or JQL (type, priority, assignee, story points, sprint, "
+        "components) and every status transition from their changelog; Cloud enhanced JQL search or Data "
+        "Center search, incremental by `updated` with one cursor per project. Incident-type issues feed incidents."
+    ),
+)
+def raw_jira(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_jira(impact_config.load(), logger=context.log))
+
+
+@asset(
+    key=AssetKey(["raw", "pagerduty"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"pagerduty", "parquet"},
+    description=(
+        "PagerDuty incidents (REST API v2): created, acknowledged, resolved, service, urgency, priority and the "
+        "deployment named by the incident key. Read by creation time in 30-day windows; recent and still-open "
+        "incidents are read again each run and only new or changed ones are landed."
+    ),
+)
+def raw_pagerduty(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_pagerduty(impact_config.load(), logger=context.log))
+
+
+@asset(
+    key=AssetKey(["raw", "github_incidents"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"github", "parquet"},
+    description=(
+        "GitHub issues carrying one of incidents.github_labels (pull requests listed among them are skipped), "
+        "incremental per repository by updated_at; the deployment an issue body names is kept as its explicit link."
+    ),
+)
+def raw_github_incidents(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_github_incidents(impact_config.load(), logger=context.log))
+
+
+@asset(
     key=AssetKey(["raw", "anthropic"]),
     group_name="extract",
     owners=["team:data-platform"],
@@ -84,3 +131,18 @@ def raw_claude_code(context: AssetExecutionContext, impact_config: ImpactConfigR
     metadata["unmatched_folders"] = MetadataValue.json(summary.unmatched_folders)
     metadata["invalid_lines"] = MetadataValue.int(len(summary.invalid_lines))
     return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    key=AssetKey(["raw", "claude_code_otel"]),
+    group_name="extract",
+    owners=["team:data-platform"],
+    kinds={"opentelemetry", "parquet"},
+    description=(
+        "Claude Code OpenTelemetry metrics from the collector's OTLP JSON export files (claude_code.otel_exports): "
+        "tokens, cost, sessions, lines, commits, PRs, edit decisions and active time, summed per series and UTC "
+        "day; cumulative series differenced, points written twice counted once."
+    ),
+)
+def raw_claude_code_otel(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
+    return _result(sync_claude_otel(impact_config.load(), logger=context.log))

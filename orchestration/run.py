@@ -18,7 +18,10 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, materialize
 
 from orchestration.definitions import ALL_ASSETS, defs
 from orchestration.analysis import impact_estimates, impact_report
-from orchestration.extract import raw_anthropic, raw_claude_code, raw_github, raw_org
+from orchestration.alerts import ai_spend_alert_webhook
+from orchestration.extract import (
+    raw_anthropic, raw_claude_code, raw_claude_code_otel, raw_github, raw_github_incidents, raw_jira, raw_org, raw_pagerduty,
+)
 from orchestration.warehouse import warehouse_models
 
 
@@ -31,9 +34,13 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("extract: team mapping", AssetSelection.assets(raw_org)),
     Stage("extract: GitHub", AssetSelection.assets(raw_github)),
+    Stage("extract: Jira", AssetSelection.assets(raw_jira)),
+    Stage("extract: incidents", AssetSelection.assets(raw_pagerduty, raw_github_incidents)),
     Stage("extract: Claude Code analytics", AssetSelection.assets(raw_anthropic)),
     Stage("extract: Claude Code transcripts", AssetSelection.assets(raw_claude_code)),
+    Stage("extract: Claude Code telemetry", AssetSelection.assets(raw_claude_code_otel)),
     Stage("warehouse: dbt build", AssetSelection.assets(warehouse_models)),
+    Stage("alerts: AI spend webhook", AssetSelection.assets(ai_spend_alert_webhook)),
     Stage("analysis: difference-in-differences", AssetSelection.assets(impact_estimates)),
     Stage("report", AssetSelection.assets(impact_report)),
 )

@@ -73,8 +73,8 @@ def warehouse_models(
     config = impact_config.load()
     ensure_entity_folders(config.raw_dir)  # a source not configured still gives its sources a schema
     with building_copy(config.warehouse) as scratch:
-        os.environ.update(dbt_environment(scratch, config.raw_dir))
+        os.environ.update(dbt_environment(scratch, config.raw_dir, config))
         try:
             yield from dbt.cli(["build"], context=context).stream()
         finally:
-            os.environ.update(dbt_environment(config.warehouse, config.raw_dir))
+            os.environ.update(dbt_environment(config.warehouse, config.raw_dir, config))

@@ -8,6 +8,7 @@ gives exactly the planned week and never an earlier one.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sandbox.config import OrganisationConfig
@@ -44,7 +45,53 @@ def generate_usage(config: OrganisationConfig, seed: int, developers: list[Devel
             for weekday in weekdays:
                 days.append(_record(stream, developer, monday + dt.timedelta(days=weekday), heavy))
     days.sort(key=lambda d: (d.date, d.email))
-    return days
+    return _with_runaway_days(days, seed, len(developers))
+
+
+#: Overnight sessions are planted on or after this day (transcripts.OLD_VERSION_UNTIL: newer versions).
+OVERNIGHT_NOT_BEFORE = dt.date(2026, 2, 9)
+#: The report's cost of a day with an overnight runaway session: above DESIGN's developer-day alert ($50).
+RUNAWAY_DAY_USD = (60.0, 90.0)
+
+
+def overnight_days(usage: list[UsageDay], seed: int, developer_count: int) -> list[tuple[str, dt.date]]:
+    """The (email, day) whose last session is left running overnight: one per 30 developers, on a day
+    followed by another day with use (the morning after). A function of the dates alone, so the
+    transcripts and the report agree on it."""
+    days_of: dict[str, list[dt.date]] = {}
+    for day in usage:
+        days_of.setdefault(day.email, []).append(day.date)
+    candidates = [
+        (email, dates[i])
+        for email, dates in sorted(days_of.items())
+        for i in range(len(dates) - 1)
+        if dates[i + 1] == dates[i] + dt.timedelta(days=1) and dates[i] >= OVERNIGHT_NOT_BEFORE
+    ]
+    picker = Stream(seed, "transcripts", "overnight")
+    return picker.sample(candidates, max(1, developer_count // 30))
+
+
+def _with_runaway_days(days: list[UsageDay], seed: int, developer_count: int) -> list[UsageDay]:
+    """The report's side of a runaway agent: the day of an overnight session costs $60-90 (every model's
+    tokens scaled alike), so the developer-day alert has a known day to fire on."""
+    runaway = set(overnight_days(days, seed, developer_count))
+    stream = Stream(seed, "claude", "runaway")
+    result = []
+    for day in days:
+        if (day.email, day.date) in runaway:
+            target = stream.uniform(*RUNAWAY_DAY_USD)
+            factor = target * 100 / max(1, sum(m.cost_cents for m in day.models))
+            day = dataclasses.replace(day, models=tuple(_scaled(m, factor) for m in day.models))
+        result.append(day)
+    return result
+
+
+def _scaled(usage: ModelUsage, factor: float) -> ModelUsage:
+    tokens = [int(n * factor) for n in (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens,
+                                        usage.cache_creation_tokens)]
+    price_in, price_out, price_read, price_write = PRICES[usage.model]
+    dollars = (tokens[0] * price_in + tokens[1] * price_out + tokens[2] * price_read + tokens[3] * price_write) / 1_000_000
+    return ModelUsage(usage.model, *tokens, round(dollars * 100))
 
 
 def _record(stream: Stream, developer: Developer, day: dt.date, heavy: bool) -> UsageDay:

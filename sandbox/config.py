@@ -55,6 +55,18 @@ class OrganisationConfig:
     review_sigma: float = 0.8
     #: planted effect on log review hours of a PR opened by its author in or after the adoption week
     review_effect: float = -0.25
+    #: planted effect on log pickup hours (PR opened -> first review) of an adopter's PRs (0: none)
+    pickup_effect: float = 0.0
+    #: planted effect on the log of the weekly PR rate of an adopter from the adoption week (0: none;
+    #: log(1.2) = +20% PRs per week)
+    throughput_effect: float = 0.0
+    #: weeks over which every planted effect ramps up linearly to full size (0: full from week 0);
+    #: in week k since adoption the effect is min(1, (k + 1) / effect_ramp_weeks) of its size
+    effect_ramp_weeks: int = 0
+    #: cohort heterogeneity: every planted effect is multiplied by 1 + gradient * (1/2 - position),
+    #: position = (adoption week - adoption_first_week) / (adoption_last_week - adoption_first_week),
+    #: so with 1.0 the earliest adopters get 1.5x, the latest 0.5x (0: homogeneous)
+    effect_cohort_gradient: float = 0.0
     #: developer-level shift of log review hours by seniority (a confounder: seniors adopt earlier)
     review_seniority_shift: tuple[tuple[str, float], ...] = (("junior", 0.15), ("mid", 0.0), ("senior", -0.15))
     closed_unmerged_share: float = 0.08
@@ -70,6 +82,30 @@ class OrganisationConfig:
     production_failure_rate: float = 0.10
     staging_failure_rate: float = 0.05
     min_minutes_between_deploys: int = 30
+    #: probability that a successful production deployment is rolled back (re-deploying the previous
+    #: successful sha 25-120 minutes later, after the incident it caused)
+    production_rollback_rate: float = 0.02
+
+    # --- incidents (sandbox.incidents) ---
+    #: probability that a successful production deployment (not rolled back) causes an incident
+    incidents_per_production_deploy: float = 0.08
+    #: planted effect on the log-odds of that probability when the deployment shipped a treated PR (0: none)
+    cfr_effect: float = 0.0
+    #: share of all incidents that no deployment caused (infrastructure, traffic, third parties)
+    incidents_without_deployment_share: float = 0.2
+    #: share of deployment-caused incidents whose record names the deployment (else linking must infer it)
+    incident_explicit_link_share: float = 0.4
+    #: minutes from the deployment's success to the incident being raised (log-normal, capped at 20 h)
+    incident_detect_median_minutes: float = 90.0
+    incident_detect_sigma: float = 1.1
+    incident_ack_median_minutes: float = 6.0
+    incident_ack_sigma: float = 1.0
+    incident_restore_median_hours: float = 2.0
+    incident_restore_sigma: float = 1.3
+    #: team -> the tool its incidents are reported in (pagerduty | github | jira); other teams by hash
+    incident_tools: tuple[tuple[str, str], ...] = (
+        ("platform", "pagerduty"), ("payments", "pagerduty"), ("mobile", "github"), ("data", "jira"),
+    )
 
     @property
     def end_date(self) -> dt.date:

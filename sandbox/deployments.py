@@ -4,6 +4,12 @@ Production deploys the newest merge commit at the moment it starts, about twice 
 when something merged since the last successful production deployment (so a failed attempt is
 retried with the same commit or a newer one). History starts in `deploy_start_week`, which leaves
 PRs merged before the baseline deployment: their first_deployed_at is unknowable by design.
+
+Rollbacks: with probability `production_rollback_rate` a successful production deployment is rolled
+back 25-120 minutes later by a new production deployment of the previous successful sha (ref = that
+sha). A sha is never shipped forward twice, so "a successful production deployment of a sha an earlier
+success already shipped" identifies a rollback exactly (see `sandbox.incidents.rollbacks`); after one,
+production waits for a newer merge before deploying forward again.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ def generate_deployments(
             ("production", config.production_deploys_per_weekday, config.production_failure_rate),
             ("staging", config.staging_deploys_per_weekday, config.staging_failure_rate),
         ):
-            drafts += _environment_drafts(config, Stream(seed, "deploy", repo.full_name, environment), repo, history, environment, rate, failure_rate)
+            drafts += _environment_drafts(
+                config, Stream(seed, "deploy", repo.full_name, environment), repo, history, environment, rate,
+                failure_rate, rollback_stream=Stream(seed, "rollback", repo.full_name, environment),
+            )
 
     drafts.sort(key=lambda d: (d["created_at"], d["repository"], d["environment"]))
     status_rows = sorted(
@@ -43,7 +52,7 @@ def generate_deployments(
                 repository=d["repository"],
                 environment=d["environment"],
                 sha=d["sha"],
-                ref="main",
+                ref=d.get("ref", "main"),
                 created_at=d["created_at"],
                 statuses=tuple(
                     DeploymentStatus(status_ids[(index, order)], state, when)
@@ -62,6 +71,7 @@ def _environment_drafts(
     environment: str,
     rate: float,
     failure_rate: float,
+    rollback_stream: Stream,
 ) -> list[dict]:
     end = horizon(config)
     merge_times = [c.committed_at for c in history]
@@ -69,6 +79,7 @@ def _environment_drafts(
     drafts: list[dict] = []
     last_success_sha = None
     last_time = None
+    shipped: set[str] = set()  # shas a successful deployment shipped: never shipped forward again
     first_day = config.start_date + dt.timedelta(weeks=config.deploy_start_week)
     for offset in range((config.end_date - first_day).days + 1):
         day = first_day + dt.timedelta(days=offset)
@@ -82,8 +93,8 @@ def _environment_drafts(
             if newest == 0:
                 continue
             sha = history[newest - 1].sha
-            if sha == last_success_sha:
-                continue  # nothing new merged since the last successful deployment
+            if sha == last_success_sha or sha in shipped:
+                continue  # nothing new merged since the last successful deployment (or its rollback)
             finished = when + dt.timedelta(seconds=stream.integer(120, 900))
             if finished >= end:
                 continue
@@ -98,6 +109,28 @@ def _environment_drafts(
                 )
             )
             last_time = when
-            if not failed:
-                last_success_sha = sha
+            if failed:
+                continue
+            previous_sha, last_success_sha = last_success_sha, sha
+            shipped.add(sha)
+            if environment != "production" or previous_sha is None:
+                continue
+            # Its own stream, so the rollback draws do not shift the deployment draws.
+            if not rollback_stream.chance(config.production_rollback_rate):
+                continue
+            started = finished + dt.timedelta(seconds=rollback_stream.integer(25 * 60, 120 * 60))
+            done = started + dt.timedelta(seconds=rollback_stream.integer(60, 300))
+            if done >= end:
+                continue
+            drafts.append(
+                dict(
+                    repository=repo.full_name,
+                    environment=environment,
+                    sha=previous_sha,
+                    ref=previous_sha,
+                    created_at=started,
+                    statuses=[("in_progress", started), ("success", done)],
+                )
+            )
+            last_time, last_success_sha = started, previous_sha
     return drafts

@@ -29,6 +29,9 @@ Responses follow the providers' documentation:
   `rate_limit_error` (with `retry-after`), 500 `api_error`, 529 `overloaded_error`, 400
   `invalid_request_error`. Anthropic documents no wording for an expired `page` cursor: ours is
   invalid_request_error with a message naming the `page` parameter.
+- PagerDuty REST v2 (`sandbox.pagerduty_api`): `{"error": {"message", "code"}}`; 429 "Rate Limit Exceeded"
+  with `Retry-After`, 5xx "Internal Error" (code 2000). Its pages are offsets, so `repeat_page` applies to
+  a request with `offset` > 0; a path glob starting with `/pagerduty/` selects this source.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Iterable, Sequence
 
 from werkzeug.wrappers import Request
 
-SOURCES = ("github", "anthropic")
+SOURCES = ("github", "anthropic", "pagerduty", "jira")
 KINDS = (
     "rate_limit",  # 429 + Retry-After
     "secondary_rate_limit",  # GitHub: 403 (or 429) + Retry-After + the documented message
@@ -57,8 +60,15 @@ KINDS = (
 SUPPORTED = {
     "github": frozenset(KINDS) - {"expired_cursor"},
     "anthropic": frozenset(KINDS) - {"secondary_rate_limit", "primary_rate_limit"},
+    # PagerDuty pages by offset (a page after the first has offset > 0); no cursor, no GitHub-style limits.
+    "pagerduty": frozenset({"rate_limit", "server_error", "slow", "malformed_json", "repeat_page"}),
+    # Jira: Cloud pages by `nextPageToken` (which can expire: 400), Data Center by `startAt`.
+    "jira": frozenset(KINDS) - {"secondary_rate_limit", "primary_rate_limit"},
 }
-SERVER_ERROR_STATUSES = {"github": (500, 502, 503, 504), "anthropic": (500, 502, 503, 504, 529)}
+SERVER_ERROR_STATUSES = {
+    "github": (500, 502, 503, 504), "anthropic": (500, 502, 503, 504, 529), "pagerduty": (500, 502, 503, 504),
+    "jira": (500, 502, 503, 504),
+}
 #: Kinds that only make sense on a page after the first.
 PAGE_KINDS = frozenset({"repeat_page", "expired_cursor"})
 
@@ -133,6 +143,10 @@ class ScriptedFault:
     @property
     def source(self) -> str:
         if "/" in self.match:
+            if self.match.lstrip("*").startswith("/pagerduty/"):
+                return "pagerduty"
+            if self.match.lstrip("*").startswith("/rest/api/"):
+                return "jira"
             return "anthropic" if self.match.lstrip("*").startswith("/v1/") else "github"
         return self.match.split(".", 1)[0]
 
@@ -155,6 +169,8 @@ DEFAULT_RATE_FAULTS: dict[str, tuple[Fault, ...]] = {
         Fault.server_error(503),
     ),
     "anthropic": (Fault.rate_limit(), Fault.server_error(500), Fault.server_error(502), Fault.server_error(503)),
+    "pagerduty": (Fault.rate_limit(), Fault.server_error(500), Fault.server_error(502), Fault.server_error(503)),
+    "jira": (Fault.rate_limit(), Fault.server_error(500), Fault.server_error(502), Fault.server_error(503)),
 }
 
 
@@ -230,10 +246,25 @@ def applies(fault: Fault, request: Request) -> bool:
     """Page faults need a page to act on: a GitHub `page` >= 2 or an Anthropic `page` cursor."""
     if fault.kind not in PAGE_KINDS:
         return True
+    if request.path.startswith("/rest/api/"):  # Jira: a nextPageToken (Cloud) or startAt > 0 (Data Center)
+        return _jira_page(fault, request)
+    if request.path.startswith("/pagerduty/"):  # PagerDuty: offset pagination
+        offset = request.args.get("offset", "0")
+        return offset.isdigit() and int(offset) > 0
     page = request.args.get("page", "")
     if request.path.startswith("/v1/"):
         return bool(page)
     return page.isdigit() and int(page) >= 2
+
+
+def _jira_page(fault: Fault, request: Request) -> bool:
+    params = request.get_json(silent=True) if request.method == "POST" else request.args
+    if not isinstance(params, dict) and not hasattr(params, "get"):
+        return False
+    if params.get("nextPageToken"):
+        return True
+    start = str(params.get("startAt") or "0")
+    return fault.kind == "repeat_page" and start.isdigit() and int(start) > 0
 
 
 def _validate(source: str, fault: Fault) -> None:

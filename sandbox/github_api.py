@@ -8,6 +8,7 @@ and the faults of `sandbox.faults` (rate limits, server errors, repeated pages) 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 import time
@@ -19,10 +20,12 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.entities import Commit
 from sandbox.faults import Fault
-from sandbox.github_payloads import GithubRenderer, Roots
+from sandbox.clock import HOUR, horizon
+from sandbox.github_payloads import GithubRenderer, IssueView, Roots
+from sandbox.incidents import github_issue_author, github_issue_numbers
 from sandbox.organisation import Organisation
 from sandbox.pull_requests import root_sha
-from sandbox.rng import stable_sha
+from sandbox.rng import Stream, stable_sha
 from sandbox.web import int_arg, json_body, json_response, paginate
 
 PREFIXES = ("", "/api/v3")
@@ -30,6 +33,8 @@ PREFIXES = ("", "/api/v3")
 #: limit for a token), and a session-wide sandbox serves several syncs. Pass `rate_limit=5000` to
 #: reproduce a real token's budget, or a tiny one to exercise 403 handling.
 DEFAULT_RATE_LIMIT = 1_000_000
+#: issue ids (a PR listed among issues has an issue id besides its PR id): base + repo index * 100,000 + number
+ISSUE_ID_BASE = 40_000_000
 DOCS = "https://docs.github.com/rest"
 RATE_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 SECONDARY_DOCS = (
@@ -47,6 +52,8 @@ ROUTES = (
     ("/repos/<owner>/<repo>/commits/<ref>", "github.commits.get"),
     ("/repos/<owner>/<repo>/compare/<path:basehead>", "github.compare"),
     ("/repos/<owner>/<repo>/deployments", "github.deployments.list"),
+    ("/repos/<owner>/<repo>/issues", "github.issues.list"),
+    ("/repos/<owner>/<repo>/issues/<int:number>", "github.issues.get"),
     ("/repos/<owner>/<repo>/deployments/<int:deployment_id>", "github.deployments.get"),
     ("/repos/<owner>/<repo>/deployments/<int:deployment_id>/statuses", "github.deployments.statuses"),
 )
@@ -97,6 +104,16 @@ class GithubApi:
         self.pr_commits = {
             name.lower(): {c.sha: c for pr in pulls for c in pr.commits} for name, pulls in org.pull_requests.items()
         }
+        self._issue_views: dict[str, list[IssueView]] | None = None
+        self._issue_lock = threading.Lock()
+
+    @property
+    def issue_views(self) -> dict[str, list[IssueView]]:
+        """Built on the first issues request (every PR is listed among issues: seconds for `medium`)."""
+        with self._issue_lock:
+            if self._issue_views is None:
+                self._issue_views = issue_views(self.org, self.render.pull_labels)
+            return self._issue_views
 
     # --- request lifecycle ---
 
@@ -189,7 +206,7 @@ class GithubApi:
         return [self.render.repository(roots, r) for r in page], link
 
     def _users_get(self, request, roots, login):
-        known = {d.login for d in self.org.developers} | {self.org.github_org, "web-flow", "github-actions[bot]"}
+        known = {d.login for d in self.org.developers} | {self.org.github_org, "web-flow", "github-actions[bot]", "ghost"}
         if login not in known:
             raise NotFound
         return self.render.user_detail(roots, login), None
@@ -314,6 +331,39 @@ class GithubApi:
         page, link = paginate(request, deployments)
         return [self.render.deployment(roots, found, d) for d in page], link
 
+    def _issues_list(self, request, roots, owner, repo):
+        """Issues and pull requests (GitHub lists both), filtered by state, labels (all of them) and since."""
+        found = self._repo(owner, repo)
+        items = self.issue_views[found.full_name]
+        state = request.args.get("state", "open")
+        if state != "all":
+            items = [i for i in items if i.state == state]
+        wanted = {name.strip() for name in request.args.get("labels", "").split(",") if name.strip()}
+        if wanted:
+            items = [i for i in items if wanted <= set(i.labels)]
+        if request.args.get("since"):
+            try:
+                since = dt.datetime.fromisoformat(request.args["since"].replace("Z", "+00:00"))
+            except ValueError:
+                since = None
+            if since is not None:
+                since = since if since.tzinfo else since.replace(tzinfo=dt.timezone.utc)
+                items = [i for i in items if i.updated_at >= since]
+        sort = request.args.get("sort", "created")
+        key = {"updated": lambda i: (i.updated_at, i.number), "comments": lambda i: (i.comments, i.number)}.get(
+            sort, lambda i: (i.created_at, i.number)
+        )
+        items = sorted(items, key=key, reverse=request.args.get("direction", "desc") == "desc")
+        page, link = paginate(request, items)
+        return [self.render.issue(roots, found, i) for i in page], link
+
+    def _issues_get(self, request, roots, owner, repo, number):
+        found = self._repo(owner, repo)
+        for item in self.issue_views[found.full_name]:
+            if item.number == number:
+                return self.render.issue(roots, found, item), None
+        raise NotFound
+
     def _deployment(self, owner, repo, deployment_id):
         found = self._repo(owner, repo)
         for deployment in self.org.deployments[found.full_name]:
@@ -329,6 +379,69 @@ class GithubApi:
         found, deployment = self._deployment(owner, repo, deployment_id)
         page, link = paginate(request, list(reversed(deployment.statuses)))  # newest first
         return [self.render.deployment_status(roots, found, deployment, s) for s in page], link
+
+
+def issue_views(org: Organisation, pull_labels: dict[tuple[str, int], tuple[str, ...]]) -> dict[str, list[IssueView]]:
+    """Per repository, what the issues endpoints list: every PR, and the incident issues of teams that
+    report incidents in GitHub (numbered after the PRs; see `sandbox.incidents.github_issue_numbers`)."""
+    end = horizon(org.config)
+    index = {repo.full_name: n for n, repo in enumerate(org.repository_details)}
+    team_of = {repo.full_name: repo.team_id for repo in org.repository_details}
+    logins: dict[str, list[str]] = {}
+    for developer in org.developers:
+        logins.setdefault(developer.team_id, []).append(developer.login)
+    views: dict[str, list[IssueView]] = {name: [] for name in org.repositories}
+    for name, pulls in org.pull_requests.items():
+        for pr in pulls:
+            views[name].append(
+                IssueView(
+                    issue_id=ISSUE_ID_BASE + index[name] * 100_000 + pr.number,
+                    number=pr.number, title=pr.title, body=f"{pr.title}.", state=pr.state, state_reason=None,
+                    author_login=pr.author_login, labels=pull_labels.get((name, pr.number), ()), comments=0,
+                    created_at=pr.created_at, updated_at=pr.updated_at, closed_at=pr.closed_at,
+                    pull_request_merged_at=pr.merged_at,
+                )
+            )
+    numbers = github_issue_numbers(org.incidents, org.pull_requests)
+    seen: set[str] = set()
+    for incident in org.incidents:
+        if incident.source != "github":
+            continue
+        number = numbers[incident.incident_id]
+        stream = Stream(org.seed, "incident-issue", incident.incident_id)
+        closed = incident.resolved_at
+        updated = closed or incident.acknowledged_at or incident.created_at
+        if closed is not None and stream.chance(0.3):  # a postmortem comment after closing
+            later = closed + dt.timedelta(seconds=stream.integer(HOUR, 72 * HOUR))
+            updated = later if later < end else updated
+        lines = [
+            f"**Impact:** {incident.title}",
+            f"**Detected:** {incident.created_at.strftime('%Y-%m-%d %H:%M UTC')}",
+            f"**Service:** {incident.service}",
+        ]
+        if incident.explicit_link:
+            lines += ["", f"Deployment: https://api.github.com/repos/{incident.repository}/deployments/"
+                      f"{incident.caused_by_deployment_id}"]
+        views[incident.repository].append(
+            IssueView(
+                issue_id=ISSUE_ID_BASE + index[incident.repository] * 100_000 + number,
+                number=number,
+                title=incident.title,
+                body="\n".join(lines),
+                state="closed" if closed else "open",
+                state_reason="completed" if closed else None,
+                author_login=github_issue_author(
+                    org.seed, incident, logins.get(team_of[incident.repository], []), incident.repository not in seen
+                ),
+                labels=tuple(sorted(("incident", f"severity:{incident.urgency}"))),
+                comments=stream.integer(1, 6),
+                created_at=incident.created_at,
+                updated_at=updated,
+                closed_at=closed,
+            )
+        )
+        seen.add(incident.repository)
+    return views
 
 
 def _token(request: Request) -> str:

@@ -8,21 +8,46 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import datetime as dt
 from urllib.parse import quote
 
 from sandbox.entities import Commit, Deployment, DeploymentStatus, PullRequest, Repository, Review
+from sandbox.incidents import incident_fix_pulls
 from sandbox.organisation import Organisation
 from sandbox.pull_requests import root_sha
 from sandbox.rng import stable_sha
 from sandbox.web import iso
 
 BOT = {"login": "github-actions[bot]", "id": 41898282, "type": "Bot"}
+#: what GitHub shows in place of a deleted account
+GHOST = {"login": "ghost", "id": 10137, "type": "User"}
+LABEL_COLORS = {"incident": "b60205", "severity:high": "d93f0b", "severity:low": "fbca04"}
 WEB_FLOW = {"login": "web-flow", "id": 19864447, "type": "User"}
 ORG_ID = 9_000_001
 
 
 def node_id(kind: str, number: int | str) -> str:
     return f"{kind}_{stable_sha(kind, number)[:16]}"
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueView:
+    """What the issues endpoints show of an issue, or of a pull request (`pull_request_merged_at` is then
+    its merge time or None; False marks a plain issue)."""
+
+    issue_id: int
+    number: int
+    title: str
+    body: str | None
+    state: str
+    state_reason: str | None
+    author_login: str
+    labels: tuple[str, ...]
+    comments: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+    pull_request_merged_at: dt.datetime | None | bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +66,10 @@ class GithubRenderer:
         self.base_times = {
             name: [c.committed_at for c in commits] for name, commits in org.main_commits.items()
         }
+        #: (repository, PR number) -> label names (hotfix PRs labelled as incidents)
+        self.pull_labels: dict[tuple[str, int], tuple[str, ...]] = {
+            key: ("incident",) for key in incident_fix_pulls(org.seed, org.incidents, org.pull_requests)
+        }
         self.open_counts = {
             name: sum(1 for pr in pulls if pr.state == "open") for name, pulls in org.pull_requests.items()
         }
@@ -50,6 +79,8 @@ class GithubRenderer:
     def user(self, roots: Roots, login: str) -> dict:
         if login == BOT["login"]:
             ident = BOT
+        elif login == GHOST["login"]:
+            ident = GHOST
         elif login == WEB_FLOW["login"]:
             ident = WEB_FLOW
         elif login == self.org.github_org:
@@ -148,6 +179,67 @@ class GithubRenderer:
         index = bisect.bisect_left(self.base_times[pr.repository], pr.created_at)
         return commits[index - 1].sha if index else root_sha(pr.repository)
 
+    def label(self, roots: Roots, repo: Repository, name: str) -> dict:
+        label_id = int(stable_sha("label", repo.full_name, name)[:8], 16)
+        return {
+            "id": label_id,
+            "node_id": node_id("LA", label_id),
+            "url": f"{roots.api}/repos/{repo.full_name}/labels/{quote(name)}",
+            "name": name,
+            "color": LABEL_COLORS.get(name, "ededed"),
+            "default": False,
+            "description": "Production incident" if name == "incident" else None,
+        }
+
+    def issue(self, roots: Roots, repo: Repository, item: "IssueView") -> dict:
+        """One issue as the issues endpoints give it; a PR listed there carries `pull_request`."""
+        repo_url = f"{roots.api}/repos/{repo.full_name}"
+        url = f"{repo_url}/issues/{item.number}"
+        html_kind = "pull" if item.pull_request_merged_at is not False else "issues"
+        html = f"{roots.html}/{repo.full_name}/{html_kind}/{item.number}"
+        payload = {
+            "url": url,
+            "repository_url": repo_url,
+            "labels_url": f"{url}/labels{{/name}}",
+            "comments_url": f"{url}/comments",
+            "events_url": f"{url}/events",
+            "html_url": html,
+            "id": item.issue_id,
+            "node_id": node_id("I", item.issue_id),
+            "number": item.number,
+            "title": item.title,
+            "user": self.user(roots, item.author_login),
+            "labels": [self.label(roots, repo, name) for name in item.labels],
+            "state": item.state,
+            "locked": False,
+            "assignee": None,
+            "assignees": [],
+            "milestone": None,
+            "comments": item.comments,
+            "created_at": iso(item.created_at),
+            "updated_at": iso(item.updated_at),
+            "closed_at": iso(item.closed_at),
+            "author_association": "NONE" if item.author_login == GHOST["login"] else "MEMBER",
+            "active_lock_reason": None,
+            "body": item.body,
+            "reactions": {"url": f"{url}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0, "hooray": 0,
+                          "confused": 0, "heart": 0, "rocket": 0, "eyes": 0},
+            "timeline_url": f"{url}/timeline",
+            "performed_via_github_app": None,
+            "state_reason": item.state_reason,
+        }
+        if item.pull_request_merged_at is not False:
+            pr_url = f"{repo_url}/pulls/{item.number}"
+            payload["draft"] = False
+            payload["pull_request"] = {
+                "url": pr_url,
+                "html_url": html,
+                "diff_url": f"{html}.diff",
+                "patch_url": f"{html}.patch",
+                "merged_at": iso(item.pull_request_merged_at),
+            }
+        return payload
+
     def pull(self, roots: Roots, repo: Repository, pr: PullRequest, full: bool) -> dict:
         repo_url = f"{roots.api}/repos/{repo.full_name}"
         url = f"{repo_url}/pulls/{pr.number}"
@@ -174,7 +266,7 @@ class GithubRenderer:
             "title": pr.title,
             "user": self.user(roots, pr.author_login),
             "body": f"{pr.title}.",
-            "labels": [],
+            "labels": [self.label(roots, repo, name) for name in self.pull_labels.get((pr.repository, pr.number), ())],
             "milestone": None,
             "active_lock_reason": None,
             "created_at": iso(pr.created_at),

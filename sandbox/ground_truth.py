@@ -2,6 +2,29 @@
 
 Timestamps are written "YYYY-MM-DD HH:MM:SS" in UTC, hours as floats, empty cells for nulls;
 rows are in a fixed order so that the same organisation always writes the same bytes.
+
+Incidents and change failure (see `sandbox.incidents` for how they are generated and named):
+- `incidents.csv`, one row per incident: incident_id (the sandbox's own), source (pagerduty | github |
+  jira), source_id as the source shows it (PagerDuty incident id, "owner/repo#number" for a GitHub
+  issue, the Jira issue key), repository, service, title, urgency,
+  created_at, acknowledged_at, resolved_at (empty while open at the horizon), restore_hours,
+  caused_by_deployment_id (the true cause; empty when no deployment caused it), explicit_link (the
+  record names the deployment), linked_deployment_id (what DESIGN.md section 5's rule gives with the
+  default 24 h window: the explicit link, else the most recent successful production deployment of the
+  repository that finished before the incident, at most 24 h before) and
+  linked_deployment_id_no_window (the same rule without the window: DevLake's).
+- `deployments.csv` also has is_rollback (a successful production deployment of a sha an earlier
+  success already shipped), rolled_back (a rollback replaced it), caused_incident_id (the first
+  incident it truly caused), linked_incident_id (the first incident the 24 h rule blames on it) and
+  is_change_failure (successful production deployment with a linked incident or rolled back: CFR's
+  numerator under the default configuration; its denominator is every successful production deployment).
+
+Jira (see `sandbox.jira_issues`): `jira_issues.csv`, one row per issue: issue_id, key, project_key, type
+(Story | Task | Bug | Incident), status, status_category, priority, created_at, updated_at, started_at
+(first transition into an In Progress category status), resolved_at (the resolution date, else the last
+transition into Done), lead_hours, cycle_hours, assignee_email, assignee_account_id, story_points, sprint
+(the latest), resolution, incident_id (the sandbox incident an Incident issue reports) and
+linked_deployment_id (its `deployment-<id>` label). `jira_transitions.csv`: one row per status change.
 """
 
 from __future__ import annotations
@@ -12,8 +35,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from sandbox.metrics import adoption_week, link_deployments, pull_request_facts
+from sandbox.incidents import (
+    github_issue_numbers, github_source_id, link_incidents, pagerduty_incident_id, rollbacks,
+)
+from sandbox.metrics import adoption_week, hours, link_deployments, pull_request_facts
 from sandbox.organisation import Organisation
+from sandbox.pull_requests import effect_scale
 
 if TYPE_CHECKING:
     from sandbox.transcripts import TranscriptWorld
@@ -71,7 +98,17 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
     )
 
     pr_rows, deployment_rows = [], []
+    linked = link_incidents(org.incidents, org.deployments)
+    caused_incident: dict[int, str] = {}
+    linked_incident: dict[int, str] = {}
+    for incident in org.incidents:  # by created_at: the first incident of a deployment wins
+        if incident.caused_by_deployment_id is not None:
+            caused_incident.setdefault(incident.caused_by_deployment_id, incident.incident_id)
+        if linked[incident.incident_id] is not None:
+            linked_incident.setdefault(linked[incident.incident_id], incident.incident_id)
     for repo in org.repositories:
+        rolled = rollbacks(org.deployments[repo])
+        rolled_back = set(rolled.values())
         links = link_deployments(org.main_commits[repo], org.deployments[repo])
         for pr in org.pull_requests[repo]:
             f = pull_request_facts(pr, links)
@@ -82,9 +119,12 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
                 pr.deletions, pr.head_ref, pr.merge_commit_sha,
             ])
         for d in org.deployments[repo]:
+            shipped = d.environment == "production" and d.deployed_at is not None
             deployment_rows.append([
                 d.deployment_id, repo, d.environment, d.sha, d.created_at, d.final_state, d.deployed_at,
-                links.change_count.get(d.deployment_id),
+                links.change_count.get(d.deployment_id), d.deployment_id in rolled, d.deployment_id in rolled_back,
+                caused_incident.get(d.deployment_id), linked_incident.get(d.deployment_id),
+                shipped and (d.deployment_id in linked_incident or d.deployment_id in rolled_back),
             ])
     _write(
         folder / "pull_requests.csv",
@@ -96,9 +136,11 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
     )
     _write(
         folder / "deployments.csv",
-        ["deployment_id", "repository", "environment", "sha", "created_at", "status", "deployed_at", "change_count"],
+        ["deployment_id", "repository", "environment", "sha", "created_at", "status", "deployed_at", "change_count",
+         "is_rollback", "rolled_back", "caused_incident_id", "linked_incident_id", "is_change_failure"],
         sorted(deployment_rows, key=lambda row: row[0]),
     )
+    write_incident_truth(org, folder)
 
     _write(
         folder / "ai_usage_daily.csv",
@@ -122,8 +164,25 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
         ),
     )
 
+    # Jira: issues with DESIGN section 5's started/resolved/lead/cycle, and every status transition.
+    from sandbox.jira_issues import generate_jira, jira_truth  # the Jira world is only built where needed
+
+    for name, header, rows in jira_truth(generate_jira(org)):
+        _write(folder / name, header, rows)
+
     effects = {
         "review_hours_log_effect": org.config.review_effect,
+        "pickup_hours_log_effect": org.config.pickup_effect,
+        "prs_per_week_log_effect": org.config.throughput_effect,
+        "effect_ramp_weeks": org.config.effect_ramp_weeks,
+        "effect_cohort_gradient": org.config.effect_cohort_gradient,
+        # share of the full effects each adoption cohort reaches once ramped up (1.0 when homogeneous)
+        "cohort_effect_scale": {
+            str(week): round(effect_scale(org.config, dev, week + dt.timedelta(weeks=10_000)), 6)
+            for dev in org.developers
+            for week in [dev.planned_adoption_week]
+            if week is not None
+        },
         "preset": org.preset,
         "seed": org.seed,
         "observed_at": _cell(org.observed_at),
@@ -133,6 +192,45 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
     }
     (folder / "planted_effects.json").write_text(json.dumps(effects, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     return folder
+
+
+def incident_source_ids(org: Organisation) -> dict[str, str | None]:
+    """incident_id -> the id its source shows: PagerDuty id, "owner/repo#number", or the Jira key."""
+    from sandbox.jira_issues import generate_jira  # the Jira layer numbers its issues
+
+    numbers = github_issue_numbers(org.incidents, org.pull_requests)
+    jira_keys = (
+        {t.incident_id: t.key for t in generate_jira(org).issues if t.incident_id}
+        if any(i.source == "jira" for i in org.incidents) else {}
+    )
+    result: dict[str, str | None] = {}
+    for incident in org.incidents:
+        if incident.source == "pagerduty":
+            result[incident.incident_id] = pagerduty_incident_id(incident)
+        elif incident.source == "github":
+            result[incident.incident_id] = github_source_id(incident, numbers)
+        else:
+            result[incident.incident_id] = jira_keys.get(incident.incident_id)
+    return result
+
+
+def write_incident_truth(org: Organisation, folder: Path) -> None:
+    """`incidents.csv` (see the module docstring)."""
+    linked = link_incidents(org.incidents, org.deployments)
+    unwindowed = link_incidents(org.incidents, org.deployments, window_hours=None)
+    source_ids = incident_source_ids(org)
+    _write(
+        folder / "incidents.csv",
+        ["incident_id", "source", "source_id", "repository", "service", "title", "urgency", "created_at",
+         "acknowledged_at", "resolved_at", "restore_hours", "caused_by_deployment_id", "explicit_link",
+         "linked_deployment_id", "linked_deployment_id_no_window"],
+        (
+            [i.incident_id, i.source, source_ids[i.incident_id], i.repository, i.service, i.title, i.urgency,
+             i.created_at, i.acknowledged_at, i.resolved_at, hours(i.created_at, i.resolved_at),
+             i.caused_by_deployment_id, i.explicit_link, linked[i.incident_id], unwindowed[i.incident_id]]
+            for i in org.incidents
+        ),
+    )
 
 
 def _transcript_time(value: dt.datetime) -> str:

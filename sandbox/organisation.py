@@ -14,7 +14,8 @@ from sandbox.claude_usage import generate_usage
 from sandbox.clock import horizon
 from sandbox.config import OrganisationConfig, preset_config
 from sandbox.deployments import generate_deployments
-from sandbox.entities import Commit, Deployment, Developer, PullRequest, Repository, Team, UsageDay
+from sandbox.entities import Commit, Deployment, Developer, Incident, PullRequest, Repository, Team, UsageDay
+from sandbox.incidents import generate_incidents
 from sandbox.people import build_developers, build_repositories, build_teams
 from sandbox.pull_requests import generate_pull_requests, main_history
 from sandbox.rng import stable_sha
@@ -33,6 +34,7 @@ class Organisation:
     main_commits: dict[str, list[Commit]]  # by repository full name, oldest first
     deployments: dict[str, list[Deployment]]  # by repository full name, oldest first
     usage: list[UsageDay]  # by date, then email
+    incidents: list[Incident] = dataclasses.field(default_factory=list)  # by created_at (sandbox.incidents)
 
     @property
     def github_org(self) -> str:
@@ -70,6 +72,7 @@ def generate_organisation(preset: str = "small", seed: int = 42, **overrides) ->
     histories = {repo.full_name: main_history(repo, pulls[repo.full_name], by_login) for repo in repositories}
     deployments = generate_deployments(config, seed, repositories, histories)
     usage = generate_usage(config, seed, developers)
+    incidents = generate_incidents(config, seed, repositories, deployments, histories, pulls)
     return Organisation(
         preset=preset,
         seed=seed,
@@ -82,4 +85,5 @@ def generate_organisation(preset: str = "small", seed: int = 42, **overrides) ->
         main_commits=histories,
         deployments=deployments,
         usage=usage,
+        incidents=incidents,
     )

@@ -216,3 +216,14 @@ def write_otel_export(org: Organisation, folder: str | Path) -> list[OtelDevelop
     for monday, lines in sorted(by_week.items()):
         (folder / f"metrics-{monday.isoformat()}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return truth
+
+
+def write_otel_truth(rows: list[OtelDeveloperDay], folder: str | Path) -> Path:
+    """`otel_developer_days.csv`: per telemetry developer-day, sessions and active seconds as exported."""
+    path = Path(folder) / "otel_developer_days.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["email,date,sessions,active_seconds,temporality"]
+    lines += [f"{r.email},{r.date.isoformat()},{r.sessions},{r.active_seconds},{r.temporality}"
+              for r in sorted(rows, key=lambda r: (r.date, r.email))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

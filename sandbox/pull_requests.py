@@ -2,8 +2,10 @@
 
 The world is observed at the end of the calendar (`horizon`): anything that would happen later does
 not exist yet, so PRs whose merge would fall after it are still open and their later reviews are
-not there. The planted effect multiplies the review span (first review to merge) by
-exp(review_effect) for PRs opened by an adopter in or after the adoption week.
+not there. The planted effects, for PRs opened by an adopter in or after the adoption week: the
+review span (first review to merge) is multiplied by exp(review_effect * s), the pickup span (opened
+to first review) by exp(pickup_effect * s), and the weekly PR rate by exp(throughput_effect * s),
+where s = :func:`effect_scale` (1 unless the effects ramp up or differ by adoption cohort).
 """
 
 from __future__ import annotations
@@ -36,6 +38,29 @@ def adoption_start(developer: Developer) -> dt.datetime | None:
     return day_start(week)
 
 
+def effect_scale(config: OrganisationConfig, developer: Developer, when: dt.date) -> float:
+    """Share of the full planted effect for a developer at a date: 0 before adoption.
+
+    Ramp (``effect_ramp_weeks``): week k since adoption (0 = the adoption week) gets
+    min(1, (k + 1) / ramp). Cohort gradient (``effect_cohort_gradient``): early adopters get a larger
+    effect than late ones, 1 + gradient * (1/2 - position in the adoption window). Both are what
+    make two-way fixed effects biased under staggered adoption; with the defaults (0, 0) it is 1.
+    """
+    adopted = developer.planned_adoption_week
+    if adopted is None or when < adopted:
+        return 0.0
+    scale = 1.0
+    if config.effect_ramp_weeks > 0:
+        weeks_since = (when - adopted).days // 7
+        scale *= min(1.0, (weeks_since + 1) / config.effect_ramp_weeks)
+    if config.effect_cohort_gradient:
+        first = config.start_date + dt.timedelta(weeks=config.adoption_first_week)
+        span = max(1, config.adoption_last_week - config.adoption_first_week)
+        position = ((adopted - first).days // 7) / span
+        scale *= 1.0 + config.effect_cohort_gradient * (0.5 - position)
+    return scale
+
+
 def generate_pull_requests(
     config: OrganisationConfig, seed: int, developers: list[Developer], repositories: list[Repository]
 ) -> dict[str, list[PullRequest]]:
@@ -58,7 +83,10 @@ def generate_pull_requests(
         rate = rates[developer.seniority] * developer.busyness
         for week in range(config.weeks):
             monday = config.start_date + dt.timedelta(weeks=week)
-            for _ in range(stream.poisson(rate)):
+            week_rate = rate
+            if config.throughput_effect:
+                week_rate = rate * math.exp(config.throughput_effect * effect_scale(config, developer, monday))
+            for _ in range(stream.poisson(week_rate)):
                 draft = _draft(config, stream, developer, monday)
                 repo = stream.choice(team_repos)
                 if draft["created_at"] < end:
@@ -79,10 +107,16 @@ def _draft(config: OrganisationConfig, stream: Stream, developer: Developer, mon
     day = monday + dt.timedelta(days=stream.integer(0, 4))
     first_commit_at = work_time(stream, day, config.working_hours_share)
     created_at = first_commit_at + _span(stream, config.coding_median_hours, config.coding_sigma, 60)
-    first_review_at = created_at + _span(stream, config.pickup_median_hours, config.pickup_sigma, 60)
     adopted_at = adoption_start(developer)
     treated = adopted_at is not None and created_at >= adopted_at
-    log_shift = developer.review_shift + (config.review_effect if treated else 0.0)
+    scale = effect_scale(config, developer, created_at.astimezone(dt.timezone.utc).date()) if treated else 0.0
+    if config.pickup_effect and scale:
+        pickup = stream.lognormal(config.pickup_median_hours * HOUR, config.pickup_sigma)
+        pickup_span = dt.timedelta(seconds=max(60, int(pickup * math.exp(config.pickup_effect * scale))))
+    else:  # the same draw as above, kept separate so that a zero effect leaves the data byte for byte
+        pickup_span = _span(stream, config.pickup_median_hours, config.pickup_sigma, 60)
+    first_review_at = created_at + pickup_span
+    log_shift = developer.review_shift + (config.review_effect * scale if treated else 0.0)
     review_span = dt.timedelta(
         seconds=max(120, int(stream.lognormal(config.review_median_hours * HOUR, config.review_sigma) * math.exp(log_shift)))
     )

@@ -19,7 +19,7 @@ from werkzeug.routing import Map
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from sandbox import anthropic_api, github_api
+from sandbox import anthropic_api, github_api, github_graphql, jira_api, pagerduty_api
 from sandbox.faults import FaultPlan
 from sandbox.organisation import Organisation
 from sandbox.web import json_response
@@ -40,15 +40,27 @@ class SandboxApp:
     ):
         self.github = github_api.GithubApi(org, rate_limit=rate_limit)
         self.anthropic = anthropic_api.AnthropicApi(org)
+        self.github_graphql = github_graphql.GithubGraphqlApi(org, self.github)
+        self.jira = jira_api.JiraApi(org)
+        self.pagerduty = pagerduty_api.PagerdutyApi(org)  # under /pagerduty: api_url = <sandbox>/pagerduty
         #: endpoint prefix (the part of the endpoint name before the first ".") -> the API that answers it.
         #: Every API has `handle(request, endpoint, args, fault) -> Response`; its module has `rules()`.
         self.apis = {
             "github": self.github,
             "anthropic": self.anthropic,
+            "jira": self.jira,
+            "pagerduty": self.pagerduty,
+            # A full endpoint name wins over its prefix: GraphQL shares GitHub's faults, not its handler.
+            github_graphql.ENDPOINT: self.github_graphql,
         }
+        #: endpoints that answer POST as well (the sandbox is otherwise read-only: 405)
+        self.post_endpoints = {github_graphql.ENDPOINT, *jira_api.POST_ENDPOINTS}
         rules = [
             *github_api.rules(),
             *anthropic_api.rules(),
+            *github_graphql.rules(),
+            *jira_api.rules(),
+            *pagerduty_api.rules(),
         ]
         self.url_map = Map(rules, strict_slashes=False)
         self._counts: Counter[str] = Counter()
@@ -88,8 +100,10 @@ class SandboxApp:
             self._count("unknown")
             if request.path.startswith("/v1/"):
                 return anthropic_api.error(404, "not_found_error", "Not found")
+            if request.path.startswith(pagerduty_api.PREFIX + "/"):
+                return pagerduty_api.not_found()
             return json_response({"message": "Not Found", "documentation_url": github_api.DOCS, "status": "404"}, 404)
-        if request.method != "GET":
+        if request.method != "GET" and not (request.method == "POST" and endpoint in self.post_endpoints):
             self._count(endpoint)
             return json_response({"message": "Method Not Allowed (the sandbox is read-only)"}, 405)
         source = endpoint.split(".", 1)[0]
@@ -97,7 +111,7 @@ class SandboxApp:
         fault = plan.decide(source, endpoint, request) if plan is not None else None
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
-        api = self.apis[source]
+        api = self.apis.get(endpoint) or self.apis[source]
         response = api.handle(request, endpoint, args, fault)
         if fault is not None and fault.kind == "malformed_json" and response.status_code == 200:
             body = response.get_data()

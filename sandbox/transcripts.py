@@ -34,7 +34,7 @@ import json
 import uuid as uuidlib
 from pathlib import Path
 
-from sandbox.claude_usage import OPUS, SONNET
+from sandbox.claude_usage import OPUS, OVERNIGHT_NOT_BEFORE, SONNET, overnight_days
 from sandbox.clock import day_start
 from sandbox.entities import Developer, PullRequest, UsageDay
 from sandbox.organisation import Organisation
@@ -43,7 +43,7 @@ from sandbox.rng import Stream, stable_sha
 OLD_VERSION = "1.0.58"
 NEW_VERSIONS = ("2.0.14", "2.0.37", "2.0.55")
 #: Sessions on days before this one are written by an older Claude Code: `costUSD`, no cache split.
-OLD_VERSION_UNTIL = dt.date(2026, 2, 9)
+OLD_VERSION_UNTIL = OVERNIGHT_NOT_BEFORE
 #: List prices (USD per million tokens): input, output, 5-minute cache write, 1-hour cache write, cache read.
 #: Kept here independently of connectors/data/model_pricing.csv, so the answer key checks that table.
 LIST_PRICES = {
@@ -276,15 +276,9 @@ def generate_transcripts(org: Organisation) -> TranscriptWorld:
     for day in org.usage:
         days_of.setdefault(day.email, []).append(day)
 
-    # The overnight sessions: one per 30 developers, on a day followed by another day with use.
-    picker = Stream(org.seed, "transcripts", "overnight")
-    candidates = [
-        (email, days[i].date)
-        for email, days in sorted(days_of.items())
-        for i in range(len(days) - 1)
-        if days[i + 1].date == days[i].date + dt.timedelta(days=1) and days[i].date >= OLD_VERSION_UNTIL
-    ]
-    overnight = set(picker.sample(candidates, max(1, len(org.developers) // 30)))
+    # The overnight sessions: one per 30 developers, on a day followed by another day with use (the
+    # report's cost of that day is high too: sandbox.claude_usage plants the same days).
+    overnight = set(overnight_days(org.usage, org.seed, len(org.developers)))
     end = org.observed_at
     latest: tuple[dt.datetime, _Session] | None = None
 

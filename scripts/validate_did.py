@@ -3,11 +3,21 @@
 Why: a unit test shows an estimator recovers a planted effect once; whether its 95% intervals cover
 the truth 95% of the time, and whether it cries wolf 5% of the time when nothing changed, only shows
 over many independent worlds. This generates sandbox organisations (preset "small": 30 developers,
-26 weeks, staggered adoption confounded with seniority and busyness), half with the planted review
-effect (-0.25 log points) and half with none, builds each one's developer-week panel directly from
-the generated facts, runs the production estimators of `analysis.estimates` on it (Callaway &
-Sant'Anna and TWFE, exactly as `impact run` does), and reports bias, RMSE, coverage and the
-false-positive rate.
+26 weeks, staggered adoption confounded with seniority and busyness) in three scenarios, builds each
+one's developer-week panel directly from the generated facts, runs the production estimators of
+`analysis.estimates` on it (Callaway & Sant'Anna, TWFE and the fixed-effects Poisson GLM, exactly as
+`impact run` does) and reports bias, RMSE, coverage and the false-positive rate per scenario,
+outcome and estimator, plus how often the placebo and pre-trend checks reject at 5%.
+
+Scenarios:
+- ``effect``: homogeneous, immediate effects: review time -0.25 log points, merged PRs +15%
+  (throughput_effect = log 1.15; judged on the Poisson coefficient, whose truth is exactly that).
+- ``null``: no effect anywhere: the false-positive rate.
+- ``ramp_het``: review effect -0.25 that ramps up over 8 weeks and is 1.75x for the earliest and
+  0.25x for the latest adopters (effect_cohort_gradient 1.5): the case where two-way fixed effects
+  is biased (already-treated adopters serve as controls while their effect is still growing). The
+  truth is the estimand of Callaway & Sant'Anna's overall effect: the planted effect averaged over
+  the adopters' observed post-adoption developer-weeks.
 
 The panel replicates `marts.mart_ai_impact_panel` without the pipeline (so a failure here points
 at the estimators, not at the extraction or dbt): per developer and ISO week (Monday, UTC) of PR
@@ -16,8 +26,9 @@ positive review time (first review by someone other than the author -> merge), P
 merged; every developer in every week from the first to the last week with a PR; adoption week by
 the rule of DESIGN section 5 applied to the org's Claude Code usage (`sandbox.ground_truth`).
 
-Usage: python scripts/validate_did.py [--orgs 250] [--processes 2] [--out validation/results.json]
-(--orgs is per scenario; two scenarios.) Not part of `make test`: it takes minutes.
+Usage: python scripts/validate_did.py [--orgs 200] [--processes 2] [--quick] [--out validation/results.json]
+(--orgs is per scenario; --quick = 40 per scenario.) Also writes validation/results.md (the table).
+Not part of `make test`: it takes minutes.
 """
 
 from __future__ import annotations
@@ -52,14 +63,22 @@ from analysis.estimates import (  # noqa: E402
     estimate_outcome,
     estimate_outcome_cs,
 )
+from analysis.poisson import poisson_did  # noqa: E402
 from sandbox.config import PRESETS  # noqa: E402
 from sandbox.ground_truth import adopted_weeks  # noqa: E402
-from sandbox.metrics import hours  # noqa: E402
+from sandbox.metrics import hours, link_deployments, pull_request_facts  # noqa: E402
 from sandbox.organisation import generate_organisation  # noqa: E402
+from sandbox.pull_requests import effect_scale  # noqa: E402
 
 PLANTED = -0.25  # log points of review time, the sandbox default
-SCENARIOS = {"effect": PLANTED, "null": 0.0}
-SEED_BASE = {"effect": 1, "null": 100_001}  # disjoint seeds: independent worlds per scenario
+THROUGHPUT = math.log(1.15)  # log rate ratio of merged PRs in the "effect" scenario
+SCENARIOS: dict[str, dict] = {
+    "effect": {"review_effect": PLANTED, "throughput_effect": THROUGHPUT},
+    "null": {"review_effect": 0.0},
+    "ramp_het": {"review_effect": PLANTED, "effect_ramp_weeks": 8, "effect_cohort_gradient": 1.5},
+}
+SEED_BASE = {"effect": 1, "null": 100_001, "ramp_het": 200_001}  # disjoint seeds: independent worlds
+VALIDATED = ("review_hours", "prs_merged")  # the outcomes the small panel builder provides
 WEEK_ORIGIN = dt.date(1970, 1, 5)  # a Monday; integer weeks as analysis.estimates.load_panel counts them
 
 
@@ -67,22 +86,40 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def build_panel(org) -> pd.DataFrame:
-    """The developer x week panel of marts.mart_ai_impact_panel, from the organisation's facts."""
+def _log_mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else np.nan
+
+
+def build_panel(org, *, durations: bool = False) -> pd.DataFrame:
+    """The developer x week panel of marts.mart_ai_impact_panel, from the organisation's facts.
+
+    ``durations``: also the pickup and lead-time outcomes (lead time needs each repository's
+    deployment links, which costs time the Monte Carlo does not need).
+    """
     adoption = adopted_weeks(org)  # email -> Monday of the adoption week, or None
-    weekly: dict[tuple[str, dt.date], dict] = defaultdict(lambda: {"opened": 0, "merged": 0, "logs": []})
+    weekly: dict[tuple[str, dt.date], dict] = defaultdict(
+        lambda: {"opened": 0, "merged": 0, "logs": [], "pickup": [], "lead": []}
+    )
     weeks_seen = []
-    for pulls in org.pull_requests.values():
+    for repo, pulls in org.pull_requests.items():
+        links = link_deployments(org.main_commits[repo], org.deployments[repo]) if durations else None
         for pr in pulls:
             week = _monday(pr.created_at.astimezone(dt.timezone.utc).date())
             weeks_seen.append(week)
             cell = weekly[(pr.author_login, week)]
             cell["opened"] += 1
+            first_review = min(
+                (r.submitted_at for r in pr.reviews if r.reviewer_login != pr.author_login), default=None
+            )
+            if durations:
+                pickup = hours(pr.created_at, first_review)
+                if pickup is not None and pickup > 0:
+                    cell["pickup"].append(math.log(pickup))
+                lead = pull_request_facts(pr, links).lead_time_hours
+                if lead is not None and lead > 0:
+                    cell["lead"].append(math.log(lead))
             if pr.merged_at is not None:
                 cell["merged"] += 1
-                first_review = min(
-                    (r.submitted_at for r in pr.reviews if r.reviewer_login != pr.author_login), default=None
-                )
                 review = hours(first_review, pr.merged_at)
                 if review is not None and review > 0:
                     cell["logs"].append(math.log(review))
@@ -101,7 +138,10 @@ def build_panel(org) -> pd.DataFrame:
                     "ai_adopted_at": adopted,
                     "prs_opened": cell["opened"] if cell else 0,
                     "prs_merged": cell["merged"] if cell else 0,
-                    "log_review_hours_mean": float(np.mean(cell["logs"])) if cell and cell["logs"] else np.nan,
+                    "seniority": dev.seniority,
+                    "log_review_hours_mean": _log_mean(cell["logs"]) if cell else np.nan,
+                    "log_pickup_hours_mean": _log_mean(cell["pickup"]) if cell and durations else np.nan,
+                    "log_lead_time_hours_mean": _log_mean(cell["lead"]) if cell and durations else np.nan,
                     "_week": (week - WEEK_ORIGIN).days // 7,
                     "_adoption_week": (adopted - WEEK_ORIGIN).days // 7 if adopted else np.nan,
                 }
@@ -109,34 +149,64 @@ def build_panel(org) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def review_truth(org, panel: pd.DataFrame, knobs: dict) -> float:
+    """The planted review effect averaged over the adopters' post-adoption weeks with a review time.
+
+    Homogeneous scenarios: the knob itself. Ramping/heterogeneous: each developer-week's share of
+    the full effect (sandbox.pull_requests.effect_scale at that Monday) times the knob, averaged
+    over the cells Callaway & Sant'Anna's overall effect averages (cohort-size weighted post cells,
+    which on these panels is the average over observed adopter post-adoption weeks).
+    """
+    effect = knobs.get("review_effect", 0.0)
+    if not effect or not (knobs.get("effect_ramp_weeks") or knobs.get("effect_cohort_gradient")):
+        return float(effect)
+    devs = {d.login: d for d in org.developers}
+    post = panel[panel["_adoption_week"].notna() & (panel["_week"] >= panel["_adoption_week"])
+                 & panel["log_review_hours_mean"].notna()]
+    scales = [effect_scale(org.config, devs[d], w) for d, w in zip(post["developer_id"], post["week_start"])]
+    return float(effect * np.mean(scales)) if scales else float("nan")
+
+
 def run_one(job: tuple[str, int, int]) -> list[dict]:
-    """Both estimators on both outcomes of one organisation."""
+    """Every estimator on the validated outcomes of one organisation."""
     scenario, seed, team_scale = job
     logging.disable(logging.WARNING)  # the estimators' notes are counted, not printed
-    knobs = {"review_effect": SCENARIOS[scenario]}
+    knobs = dict(SCENARIOS[scenario])
     if team_scale != 1:  # a diagnostic: same world, k times as many developers per team
         knobs["team_sizes"] = tuple(team_scale * n for n in PRESETS["small"].team_sizes)
     org = generate_organisation(preset="small", seed=seed, **knobs)
     panel = build_panel(org)
     out = []
-    for outcome in OUTCOMES:
-        truth = SCENARIOS[scenario] if outcome.name == "review_hours" else 0.0  # no planted count effect
+    for outcome in (o for o in OUTCOMES if o.name in VALIDATED):
+        if outcome.name == "review_hours":
+            truth = review_truth(org, panel, knobs)
+        else:  # counts: the level effect has no closed-form truth unless there is no effect
+            truth = 0.0 if not knobs.get("throughput_effect") else float("nan")
         base = {"scenario": scenario, "seed": seed, "outcome": outcome.name, "truth": truth}
         static, dynamic, extra = estimate_outcome(panel, outcome)
-        out.append({**base, **_fields(static, extra["pre_trend_p_value"])})
+        out.append({**base, **_fields(static, extra)})
         try:
-            cs, _, cs_extra, notes = estimate_outcome_cs(panel, outcome)
+            cs, _, cs_extra, notes = estimate_outcome_cs(panel, outcome, bootstrap=False)  # bands unused here
             dropped = sum(int(n.split()[1]) for n in notes if n.startswith("dropped "))
-            out.append({**base, **_fields(cs, cs_extra["pre_trend_p_value"]), "dropped_units": dropped})
+            out.append({**base, **_fields(cs, cs_extra), "dropped_units": dropped})
         except EstimatorUnavailable as exc:
             out.append({**base, "estimator": CS_ESTIMATOR, "unavailable": str(exc)})
+        if outcome.poisson:  # judged on the log rate ratio, whose truth is the knob
+            fit = poisson_did(panel, y=outcome.column, unit="developer_id", time="_week", group="_adoption_week")
+            out.append({
+                **base, "truth": knobs.get("throughput_effect", 0.0), "estimator": "poisson_glm (log rate ratio)",
+                "estimate": fit.coef, "se": fit.se, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
+                "p_value": fit.p_value, "n_units": fit.n_units, "n_treated_units": fit.n_treated_units,
+            })
     return out
 
 
-def _fields(est, pre_p) -> dict:
+def _fields(est, extra: dict) -> dict:
     return {
         "estimator": est.estimator, "estimate": est.estimate, "se": est.se, "ci_low": est.ci_low,
-        "ci_high": est.ci_high, "p_value": est.p_value, "pre_trend_p_value": pre_p,
+        "ci_high": est.ci_high, "p_value": est.p_value, "pre_trend_p_value": extra["pre_trend_p_value"],
+        "placebo_p_value": extra.get("placebo_p_value", float("nan")),
+        "withheld": bool(extra.get("withheld_reason")),
         "n_units": est.n_units, "n_treated_units": est.n_treated_units,
     }
 
@@ -145,10 +215,12 @@ def summarise(runs: pd.DataFrame) -> list[dict]:
     """One row per scenario, outcome and estimator."""
     rows = []
     for (scenario, outcome, estimator), g in runs.groupby(["scenario", "outcome", "estimator"], sort=True):
-        ok = g[g["estimate"].notna()] if "estimate" in g else g.iloc[0:0]
-        truth = float(g["truth"].iloc[0])
-        err = ok["estimate"] - truth
-        covered = (ok["ci_low"] < truth) & (truth < ok["ci_high"])
+        ok = g[g["estimate"].notna() & g["truth"].notna()] if "estimate" in g else g.iloc[0:0]
+        if ok.empty:
+            continue
+        truth = float(ok["truth"].mean())  # per-org truths differ in ramp_het: the mean is shown
+        err = ok["estimate"] - ok["truth"]
+        covered = (ok["ci_low"] < ok["truth"]) & (ok["truth"] < ok["ci_high"])
         rejects = (ok["ci_low"] > 0) | (ok["ci_high"] < 0)
         row = {
             "scenario": scenario,
@@ -167,11 +239,30 @@ def summarise(runs: pd.DataFrame) -> list[dict]:
             "rejects_zero": float(rejects.mean()),
             "pretrend_rejects_5pct": float((ok["pre_trend_p_value"] < 0.05).mean()),
             "pretrend_tested": int(ok["pre_trend_p_value"].notna().sum()),
+            "placebo_rejects_5pct": float((ok["placebo_p_value"] < 0.05).mean()) if "placebo_p_value" in ok else math.nan,
+            "placebo_tested": int(ok["placebo_p_value"].notna().sum()) if "placebo_p_value" in ok else 0,
+            "withheld": int(ok["withheld"].fillna(False).astype(bool).sum()) if "withheld" in ok else 0,
         }
         if "dropped_units" in ok and ok["dropped_units"].notna().any():
             row["mean_dropped_units"] = float(ok["dropped_units"].mean())
         rows.append({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
     return rows
+
+
+def markdown_table(summary: list[dict]) -> str:
+    """The summary as a markdown table (validation/results.md, the README's numbers)."""
+    head = ("| scenario | outcome | estimator | truth | orgs | bias | RMSE | coverage 95% | rejects 0 | "
+            "pre-trend p<0.05 | placebo p<0.05 |")
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+    for r in summary:
+        lines.append(
+            f"| {r['scenario']} | {r['outcome']} | {r['estimator']} | {r['truth']:.3f} | {r['estimated']} | "
+            f"{r['bias']:+.3f} | {r['rmse']:.3f} | {r['coverage_95']:.1%} | {r['rejects_zero']:.1%} | "
+            f"{r['pretrend_rejects_5pct']:.1%} | "
+            + (f"{r['placebo_rejects_5pct']:.1%}" if isinstance(r.get('placebo_rejects_5pct'), float) and math.isfinite(r['placebo_rejects_5pct']) else "-")
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def print_table(summary: list[dict]) -> None:
@@ -191,14 +282,22 @@ def print_table(summary: list[dict]) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orgs", type=int, default=250, help="organisations per scenario (default 250)")
+    parser.add_argument("--orgs", type=int, default=200, help="organisations per scenario (default 200)")
+    parser.add_argument("--quick", action="store_true", help="40 organisations per scenario (a smoke run)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset of scenarios")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--out", type=Path, default=ROOT / "validation" / "results.json")
     parser.add_argument("--team-scale", type=int, default=1,
                         help="diagnostic: multiply the preset's team sizes (bigger adoption cohorts)")
     args = parser.parse_args(argv)
 
-    jobs = [(s, SEED_BASE[s] + k, args.team_scale) for s in SCENARIOS for k in range(args.orgs)]
+    if args.quick:
+        args.orgs = 40
+    chosen = [name for name in args.scenarios.split(",") if name]
+    unknown = sorted(set(chosen) - set(SCENARIOS))
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; known: {sorted(SCENARIOS)}")
+    jobs = [(s, SEED_BASE[s] + k, args.team_scale) for s in chosen for k in range(args.orgs)]
     start = time.perf_counter()
     results: list[dict] = []
     with mp.get_context("spawn").Pool(args.processes) as pool:
@@ -221,8 +320,8 @@ def main(argv=None) -> int:
         "description": "Monte Carlo of the impact estimators on sandbox organisations (scripts/validate_did.py)",
         "generated_at": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
         "config": {
-            "preset": "small", "orgs_per_scenario": args.orgs, "scenarios": SCENARIOS,
-            "seeds": {s: [SEED_BASE[s], SEED_BASE[s] + args.orgs - 1] for s in SCENARIOS},
+            "preset": "small", "orgs_per_scenario": args.orgs, "scenarios": {s: SCENARIOS[s] for s in chosen},
+            "seeds": {s: [SEED_BASE[s], SEED_BASE[s] + args.orgs - 1] for s in chosen},
             "planted_review_effect": PLANTED, "processes": args.processes, "team_scale": args.team_scale,
         },
         "environment": {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": platform.machine()},
@@ -232,7 +331,16 @@ def main(argv=None) -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    md = args.out.with_suffix(".md")
+    md.write_text(
+        f"# Validation of the impact estimators ({len(jobs)} sandbox organisations, {runtime:.0f} s)\n\n"
+        + markdown_table(summary)
+        + "\nTruth: the planted effect (ramp_het: averaged over the adopters' observed post-adoption weeks). "
+        "Rejects 0: share of 95% intervals excluding zero (false-positive rate under `null`, power otherwise). "
+        "Generated by scripts/validate_did.py.\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {args.out} and {md}")
     return 0
 
 

@@ -110,7 +110,8 @@ def test_writes_impact_estimates(warehouse, panel):
     everything = read(warehouse, "select * from analysis.impact_estimates")
     assert list(everything.columns) == list(ESTIMATES_COLUMNS)
     assert sorted(zip(everything["outcome"], everything["estimator"])) == [
-        ("prs_merged", CS_ESTIMATOR), ("prs_merged", "twfe"), ("review_hours", CS_ESTIMATOR), ("review_hours", "twfe"),
+        ("prs_merged", CS_ESTIMATOR), ("prs_merged", "poisson_glm"), ("prs_merged", "twfe"),
+        ("review_hours", CS_ESTIMATOR), ("review_hours", "twfe"),
     ]
     table = everything[everything["estimator"] == "twfe"].sort_values("outcome")
 
@@ -141,6 +142,7 @@ def test_writes_impact_estimates(warehouse, panel):
     # what the function returns is what it wrote, Callaway & Sant'Anna first for each outcome
     assert [(e.outcome, e.estimator) for e in results.estimates] == [
         ("review_hours", CS_ESTIMATOR), ("review_hours", "twfe"), ("prs_merged", CS_ESTIMATOR), ("prs_merged", "twfe"),
+        ("prs_merged", "poisson_glm"),
     ]
     assert results.estimates[1].estimate == pytest.approx(review["estimate"])
 
@@ -230,7 +232,7 @@ def test_rerun_replaces_tables(warehouse):
     first = run_impact_analysis(warehouse)
     second = run_impact_analysis(warehouse)
     table = read(warehouse, "select outcome, computed_at from analysis.impact_estimates")
-    assert len(table) == 4
+    assert len(table) == 5
     assert (table["computed_at"] == second.computed_at).all()
     assert len(read(warehouse, "select * from analysis.event_study")) == 4 * N_WINDOW
     assert first.impact_estimates["estimate"].tolist() == pytest.approx(second.impact_estimates["estimate"].tolist())
@@ -251,10 +253,13 @@ def test_failed_write_leaves_previous_results(warehouse):
 def test_optional_outcome_missing_is_skipped(tmp_path, panel):
     path = write_panel(tmp_path / "w.duckdb", panel)
     extra = Outcome(name="lead_time", column="log_lead_time_hours_mean", kind="log", label="lead time", unit="hours")
-    results = run_impact_analysis(path, outcomes=OUTCOMES + (extra,))
-    assert [e.outcome for e in results.estimates] == ["review_hours"] * 2 + ["prs_merged"] * 2
+    results = run_impact_analysis(path, outcomes=OUTCOMES[:2] + (extra,))
+    assert [e.outcome for e in results.estimates] == ["review_hours"] * 2 + ["prs_merged"] * 3
     assert len(results.skipped) == 1 and "log_lead_time_hours_mean" in results.skipped[0]
-    assert sorted(read(path, "select outcome from analysis.impact_estimates")["outcome"]) == ["prs_merged"] * 2 + ["review_hours"] * 2
+    assert sorted(read(path, "select outcome from analysis.impact_estimates")["outcome"]) == ["prs_merged"] * 3 + ["review_hours"] * 2
+    # the registry's own pickup and lead-time outcomes are optional too: skipped when the mart lacks them
+    default = run_impact_analysis(path)
+    assert sorted(s.split(":")[0] for s in default.skipped) == ["lead_time_hours", "pickup_hours"]
 
 
 def _with_adoption(panel: pd.DataFrame, developers: list[str], week_index: int | None) -> pd.DataFrame:
@@ -295,7 +300,8 @@ def test_without_any_usable_cohort_only_twfe_is_written(tmp_path):
     path = write_panel(tmp_path / "w.duckdb", small)
     results = run_impact_analysis(path)
     table = read(path, "select outcome, estimator from analysis.impact_estimates")
-    assert set(table["estimator"]) == {"twfe"} and len(table) == 2
+    assert sorted(zip(table["outcome"], table["estimator"])) == [
+        ("prs_merged", "poisson_glm"), ("prs_merged", "twfe"), ("review_hours", "twfe")]
     assert set(read(path, "select estimator from analysis.event_study")["estimator"]) == {"twfe_event_study"}
     assert len(results.notes) == 2
     assert all("not estimated, TWFE only: no adoption cohort with at least 2 developers" in n for n in results.notes)

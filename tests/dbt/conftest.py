@@ -2,9 +2,12 @@
 per target: DuckDB (reads the Parquet landing) and PostgreSQL (a throwaway server on loopback, the
 landing copied in by impact.postgres_loader).
 
-The dataset is built to exercise the awkward cases of the staging, identity, stage, deployment and
-adoption rules; tests/dbt/test_dbt_build.py states the values each case must produce, on both targets.
-All times are UTC; the calendar used is March 2024, whose Mondays are the 4th, 11th, 18th and 25th.
+The dataset is built to exercise the awkward cases of the staging, identity, stage, deployment,
+adoption, incident, rollback, Jira and AI-cost rules; tests/dbt/test_dbt_build.py states the values each
+case must produce, on both targets. Times are UTC unless a record says otherwise (Jira's `+0100`); the
+calendar used is March 2024, whose Mondays are the 4th, 11th, 18th and 25th. The builds set
+pagerduty.service_repositories to {"api-gateway": "hoco/api"} (IMPACT_PAGERDUTY_SERVICE_REPOSITORIES,
+as impact.warehouse.dbt_environment does) and keep the default 24 h incident link window.
 
 PostgreSQL comes from the distribution's server binaries (/usr/lib/postgresql/<version>/bin, package
 `postgresql`): without them the PostgreSQL tests skip, and fail under CI=true.
@@ -12,8 +15,10 @@ PostgreSQL comes from the distribution's server binaries (/usr/lib/postgresql/<v
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import glob
+import json
 import os
 import shutil
 import socket
@@ -34,9 +39,13 @@ from connectors.records import (
     GithubDeployment,
     GithubDeploymentCommit,
     GithubDeploymentStatus,
+    GithubIssue,
     GithubPullRequest,
     GithubPullRequestCommit,
     GithubReview,
+    JiraIssue,
+    JiraStatusTransition,
+    PagerdutyIncident,
     TeamMember,
 )
 from impact.landing import ensure_entity_folders, land_batch
@@ -44,6 +53,9 @@ from impact.postgres_loader import load_raw_to_postgres
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
+#: pagerduty.service_repositories of the fixture's configuration
+SERVICE_REPOSITORIES = {"api-gateway": "hoco/api"}
+CET = dt.timezone(dt.timedelta(hours=1))  # Jira's `+0100`
 
 
 def utc(day: int, hour: int = 0, minute: int = 0, second: int = 0, month: int = 3) -> dt.datetime:
@@ -164,7 +176,10 @@ def land_fixture_dataset(raw_root: Path) -> None:
                 "Add search\n\nCo-Authored-By: Claude <noreply@anthropic.com>"),
         _commit("hoco/api", 3, "c3a", utc(15, 9), "Carol-C", "carol@hoco.io"),
         _commit("hoco/api", 4, "c4a", utc(20, 9), "alice", "alice@hoco.io"),
+        # GitHub noreply forms on commits GitHub could not tie to an account (no login)
+        _commit("hoco/api", 4, "c4b", utc(20, 9, 30), None, "carol-c@users.noreply.github.com"),
         _commit("hoco/api", 5, "c5a", utc(21, 8), None, "gone@example.com"),
+        _commit("hoco/api", 5, "c5b", utc(21, 9), None, "12345+Alice@users.noreply.github.com"),
     ], late)
 
     land_batch(raw_root, "github/reviews", [
@@ -189,6 +204,9 @@ def land_fixture_dataset(raw_root: Path) -> None:
         deployment(102, "m3", "production", utc(20, 9)),
         deployment(103, "m2", "staging", utc(12, 17)),
         deployment(104, "m3", "staging", utc(19, 12)),
+        # 105 ships m3; 106 goes back to m2, which 101 shipped before 105: 105 was rolled back
+        deployment(105, "m3", "production", utc(21, 9, 30)),
+        deployment(106, "m2", "production", utc(21, 13, 30)),
     ], late)
     # a second repository named `api` (another owner): a transcript cwd ending in `api` is ambiguous
     land_batch(raw_root, "github/deployments", [
@@ -210,6 +228,9 @@ def land_fixture_dataset(raw_root: Path) -> None:
         status(921, 102, "failure", utc(20, 9, 30)),
         status(930, 103, "success", utc(12, 17, 30)),
         status(940, 104, "success", utc(19, 12, 30)),
+        status(950, 105, "success", utc(21, 10)),
+        status(951, 105, "inactive", utc(21, 14)),
+        status(960, 106, "success", utc(21, 14)),
     ], late)
 
     # the connector lands commit ranges only for successful deployments with a predecessor
@@ -277,9 +298,102 @@ def land_fixture_dataset(raw_root: Path) -> None:
         _transcript("t7", "s-main", utc(26, 11, 6), 10, 0.01, email="bob@hoco.io", cwd="/home/bob/src/web", branch="main"),
         _transcript("t8", "s-ambiguous", utc(19, 9), 70, 0.40, email="carol@hoco.io", cwd="/home/carol/src/api",
                     branch="fix/tz"),
+        # a folder that matched nobody, a line without a price: priced from the model_pricing seed
+        dataclasses.replace(
+            _transcript("t9", "s-stranger", utc(22, 10), 1000, 0.0, email=None, cwd="/home/x/src/other",
+                        branch="x", model="claude-sonnet-4-5-20250929"),
+            cost_usd=None, cost_source="unpriced"),
     ], late)
 
+    land_incidents_and_issues(raw_root, late)
+
     ensure_entity_folders(raw_root)
+
+
+def _pagerduty(incident_id: str, number: int, service: str, created_at: dt.datetime, resolved_at: dt.datetime | None,
+               priority: str | None, urgency: str = "high", linked: int | None = None) -> PagerdutyIncident:
+    return PagerdutyIncident(
+        id=incident_id, incident_number=number, title=f"{service} down", status="resolved" if resolved_at else "triggered",
+        urgency=urgency, priority=priority, service_id=f"S-{service}", service_name=service, created_at=created_at,
+        updated_at=resolved_at or created_at, acknowledged_at=None, resolved_at=resolved_at,
+        html_url=f"https://hoco.pagerduty.com/incidents/{incident_id}", linked_deployment_id=linked)
+
+
+def _jira_issue(issue_id: str, key: str, created_at: dt.datetime, *, status: str, category: str,
+                resolution: dt.datetime | None = None, assignee: str | None = None, email: str | None = None,
+                issue_type: str = "Story", components: str = "", priority: str | None = "Medium") -> JiraIssue:
+    return JiraIssue(
+        id=issue_id, key=key, project_key=key.split("-")[0], issue_type=issue_type,
+        is_incident=issue_type == "Incident", summary=key, status=status, status_category=category,
+        priority=priority, assignee_account_id=assignee, assignee_email=email, reporter_account_id="jira-alice",
+        story_points=3.0, sprint="Sprint 1", components=components, created_at=created_at,
+        updated_at=max(created_at, resolution or created_at), resolution_date=resolution, linked_deployment_id=None)
+
+
+def _transition(issue_id: str, key: str, history: str, at: dt.datetime, to_status: str, category: str | None,
+                from_status: str | None = None) -> JiraStatusTransition:
+    return JiraStatusTransition(issue_id=issue_id, issue_key=key, history_id=history, author_account_id="jira-alice",
+                                created_at=at, from_status=from_status, to_status=to_status,
+                                to_status_category=category)
+
+
+def land_incidents_and_issues(raw_root: Path, extracted_at: dt.datetime) -> None:
+    """Incidents from PagerDuty, GitHub and Jira, and Jira issues with changelogs (Jira times in +0100).
+
+    Successful production deployments of hoco/api: 100 (03-06 12:00, baseline), 101 (03-13 12:00),
+    105 (03-21 10:00, rolled back by 106), 106 (03-21 14:00).
+      PD1  api-gateway (mapped to hoco/api) 03-13 20:00, 8 h after 101: window -> 101; restored in 3.5 h
+      PD2  `web` = the short name of hoco/web alone; no deployment there: no_deployment; 0.75 h
+      PD3  `billing` names no repository: no_repository; still open
+      G1   hoco/api issue 03-21 15:00 naming deployment 101 explicitly (the rule would pick 106); 24 h
+      G2   hoco/api issue 03-25 09:00, 91 h after 106: outside the 24 h window (DevLake's rule: 106)
+      OPS-1 Jira incident, component `hoco/api`, 03-21 12:30+01:00 = 11:30 UTC: window -> 105; 1.5 h
+    """
+    land_batch(raw_root, "pagerduty/incidents", [
+        _pagerduty("PD1", 1, "api-gateway", utc(13, 20), utc(13, 23, 30), "P1"),
+        _pagerduty("PD2", 2, "web", utc(26, 10), utc(26, 10, 45), None),
+        _pagerduty("PD3", 3, "billing", utc(22, 8), None, "P3", urgency="low"),
+    ], extracted_at)
+    land_batch(raw_root, "github/issues", [
+        GithubIssue(id=7001, repository="hoco/api", number=50, title="Search returns 500", state="closed",
+                    state_reason="completed", author_login="bob", labels="incident,sev2", created_at=utc(21, 15),
+                    updated_at=utc(22, 15), closed_at=utc(22, 15), linked_deployment_id=101),
+        GithubIssue(id=7002, repository="hoco/api", number=51, title="Slow login", state="open", state_reason=None,
+                    author_login="alice", labels="incident", created_at=utc(25, 9), updated_at=utc(25, 9),
+                    closed_at=None, linked_deployment_id=None),
+    ], extracted_at)
+
+    def cet(day: int, hour: int, minute: int = 0) -> dt.datetime:
+        return dt.datetime(2024, 3, day, hour, minute, tzinfo=CET)
+
+    land_batch(raw_root, "jira/issues", [
+        # PLAT-1: started 03-05 09:00 UTC, resolved 03-07 16:30 UTC: lead 80.5 h, cycle 55.5 h
+        _jira_issue("10001", "PLAT-1", cet(4, 9), status="Done", category="done", resolution=cet(7, 17, 30),
+                    assignee="jira-alice"),
+        # PLAT-2: no resolution date (workflow without one), reopened: resolved = the last move into Done
+        _jira_issue("10002", "PLAT-2", utc(11, 9), status="Done", category="done", assignee="acc-bob-77",
+                    email="Bob@hoco.io", issue_type="Bug"),
+        # PLAT-3: in progress, assignee unknown to the mapping
+        _jira_issue("10003", "PLAT-3", utc(18, 9), status="In Progress", category="indeterminate", assignee="jira-zed"),
+        # PLAT-4: resolved an hour before it was created (the source's clocks): flagged, not hidden
+        _jira_issue("10004", "PLAT-4", utc(19, 9), status="Done", category="done", resolution=utc(19, 8),
+                    assignee="jira-alice"),
+        _jira_issue("20001", "OPS-1", cet(21, 12, 30), status="Resolved", category="done", resolution=cet(21, 14),
+                    issue_type="Incident", components="Gateway,hoco/api", priority="Highest"),
+    ], extracted_at)
+    land_batch(raw_root, "jira/status_transitions", [
+        _transition("10001", "PLAT-1", "h1", cet(5, 10), "In Progress", "indeterminate", "To Do"),
+        _transition("10001", "PLAT-1", "h2", cet(6, 10), "In Review", "indeterminate", "In Progress"),
+        _transition("10001", "PLAT-1", "h3", cet(7, 17, 30), "Done", "done", "In Review"),
+        _transition("10002", "PLAT-2", "h4", utc(11, 10), "In Progress", "indeterminate", "To Do"),
+        _transition("10002", "PLAT-2", "h5", utc(12, 12), "Done", "done", "In Progress"),
+        _transition("10002", "PLAT-2", "h6", utc(13, 9), "In Progress", "indeterminate", "Done"),
+        _transition("10002", "PLAT-2", "h7", utc(14, 15), "Done", "done", "In Progress"),
+        _transition("10003", "PLAT-3", "h8", utc(18, 10), "In Progress", "indeterminate", "To Do"),
+        _transition("10003", "PLAT-3", "h9", utc(18, 11), "Triage", None, "In Progress"),  # unknown status
+        _transition("20001", "OPS-1", "h10", cet(21, 12, 45), "Investigating", "indeterminate", "Open"),
+        _transition("20001", "OPS-1", "h11", cet(21, 14), "Resolved", "done", "Investigating"),
+    ], extracted_at)
 
 
 TARGETS = ("duckdb", "postgres")
@@ -358,6 +472,7 @@ def _dbt_env(raw_root: Path, warehouse: Path, **extra: str) -> dict[str, str]:
         "IMPACT_WAREHOUSE": str(warehouse),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "IMPACT_PAGERDUTY_SERVICE_REPOSITORIES": json.dumps(SERVICE_REPOSITORIES),
         **extra,
     }
 

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 TOLERANCE = 1e-9
 MARTS = ("dim_date", "dim_developer", "dim_repository", "dim_team", "fct_ai_sessions", "fct_ai_usage_daily", "fct_deployments",
-         "fct_pull_requests", "fct_reviews", "mart_ai_impact_panel")
+         "fct_pull_requests", "fct_reviews", "mart_ai_impact_panel", "fct_incidents", "fct_issues", "mart_dora_weekly",
+         "mart_ai_cost_efficiency", "mart_unmatched_identities")
 
 
 def query(server: PostgresServer, sql: str) -> list[tuple[Any, ...]]:

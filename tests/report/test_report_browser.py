@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html as htmllib
 import json
+import os
 import re
 import subprocess
 import tempfile
@@ -164,20 +165,28 @@ def test_layout_at_width(chromium, report, tmp_path, name):
 
     # every section, in order, with its heading and some height
     expected = (
-        ["Summary"]
+        ["Summary", "Adoption over time", "Cost and efficiency", "AI spend in detail", "DORA four keys by team",
+         "Delivery snapshot", "Where pull request time goes"]
         + [f"{f['title']}: week by week around adoption" for f in context["findings"]]
-        + ["Adoption over time", "Delivery snapshot", "What to keep in mind", "Methods"]
+        + ["What to keep in mind", "Methods", "Data freshness"]
     )
     assert [s["heading"] for s in m["sections"]] == expected
     assert all(s["box"]["height"] > 40 for s in m["sections"])
+    assert context["spend_sentence"] in m["bodyText"]
 
-    # every chart: one per finding plus adoption, drawn at (nearly) the width of its section, inside the viewport
+    # every chart, drawn at the width of its column (capped at 680 px), inside the viewport; the four
+    # DORA charts are small multiples: two per row on a wide screen, full width on a phone
     charts = {c["id"]: c for c in m["charts"]}
-    assert sorted(charts) == sorted([f"event-study-{i}" for i in range(len(context["findings"]))] + ["adoption"])
+    dora = [f"dora-{k}" for k in ("deploys", "lead", "cfr", "mttr")]
+    assert sorted(charts) == sorted(
+        [f"event-study-{i}" for i in range(len(context["findings"]))]
+        + ["adoption", "spend-by-team", "spend-by-model", "pr-cost", "pr-stages"] + dora
+    )
     for chart in charts.values():
         b, sec = chart["box"], chart["sectionBox"]
         assert b["left"] >= -0.5 and b["right"] <= width + 0.5, chart
-        assert b["width"] >= min(0.95 * sec["width"], 890) and b["height"] > 0.25 * b["width"], chart
+        share = 0.45 if chart["id"] in dora and name == "desktop" else 0.95
+        assert b["width"] >= min(share * sec["width"], 670) and b["height"] > 0.25 * b["width"], chart
 
     # nothing sticks out: tables scroll inside their own box, the page itself never scrolls sideways
     assert m["tablesOutsideScroller"] == 0
@@ -190,7 +199,9 @@ def test_layout_at_width(chromium, report, tmp_path, name):
         assert max(s["scrollWidth"] - s["clientWidth"] for s in m["scrollers"]) > 0
 
     # a full-page screenshot that shows something (a blank page would be white)
-    shot = screenshot(chromium, path, width, m["scrollHeight"], tmp_path / f"report-{name}.png")
+    keep = os.environ.get("IMPACT_REPORT_SCREENSHOTS")  # a folder to keep the screenshots in, to look at them
+    out = Path(keep) / f"report_{name}.png" if keep else tmp_path / f"report-{name}.png"
+    shot = screenshot(chromium, path, width, m["scrollHeight"], out)
     assert shot.size == (width, m["scrollHeight"])
     grey = shot.convert("L")
     dark = sum(grey.histogram()[:200])
@@ -214,7 +225,7 @@ def test_pdf_export(chromium, report, tmp_path):
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page\b", data))
-    assert 2 <= pages <= 12, pages
+    assert 4 <= pages <= 16, pages  # summary, adoption, cost, spend, DORA, stages, one event study per outcome, methods
     assert len(data) > 30_000
     assert not list(pdf.parent.glob(".*tmp*"))  # no temporary file left beside it
 

@@ -87,7 +87,7 @@ def test_summary_shows_period_population_and_spend(warehouse, html):
         ).fetchone()
         merged = con.execute("select count(*) from marts.fct_pull_requests where merged_at is not null").fetchone()[0]
         # one source per developer-day: the transcript rows duplicating Admin API days are not added
-        spend = con.execute("select sum(cost_usd) from marts.fct_ai_usage_daily where source = 'admin_api'").fetchone()[0]
+        spend = con.execute("select sum(cost_usd) from marts.fct_ai_usage_daily where source = 'anthropic_api'").fetchone()[0]
     assert "Q3 AI impact" in html
     assert "03 Mar 2025 to 09 Nov 2025 (36 weeks)" in html
     assert f'<span class="value">{developers}</span>' in html
@@ -164,9 +164,13 @@ def test_warehouse_strings_are_escaped(html):
         assert hostile not in html
     escaped_script = "&lt;script&gt;alert(1)&lt;/script&gt;"
     escaped_img = "&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"
+    # in SVG <text> (chart legends and axis labels) a quote needs no escaping, angle brackets do
+    escaped_img_svg_text = '"&gt;&lt;img src=x onerror=alert(1)&gt;</text>'
     assert escaped_script in html and escaped_img in html  # the two team names, shown as text
-    assert html.count("alert(1)") == html.count(escaped_script) + html.count(escaped_img)
-    assert html.count("onerror") == html.count(escaped_img)
+    assert html.count(escaped_img_svg_text) >= 1  # and in the charts, as text
+    escaped = html.count(escaped_script) + html.count(escaped_img) + html.count(escaped_img_svg_text)
+    assert html.count("alert(1)") == escaped
+    assert html.count("onerror") == html.count(escaped_img) + html.count(escaped_img_svg_text)
     doc = parse(html)
     tags = [t for t, _ in doc.tags]
     assert "script" not in tags and "img" not in tags
@@ -224,9 +228,21 @@ def snapshot_rows(html: str) -> dict[str, list[str]]:
     return {r[0]: r[1:] for r in table_rows(html, "Delivery snapshot")}
 
 
-def test_change_failure_rate_needs_an_incident_source(warehouse, html):
+NO_INCIDENTS = (
+    "drop table marts.fct_incidents",
+    "update marts.mart_dora_weekly set cfr = null, cfr_numerator = null, mttr_p50_hours = null",
+)
+
+
+def test_change_failure_rate_needs_an_incident_source(edited_warehouse, tmp_path):
     """No incident table: no CFR number (0% would claim nothing failed), a plain note, failed attempts apart."""
+    warehouse = edited_warehouse(*NO_INCIDENTS)
+    html = render_report(warehouse, tmp_path / "r.html").read_text(encoding="utf-8")
     rows = snapshot_rows(html)
+    # the DORA table by team says the same in words, never 0%
+    dora = table_rows(html, "DORA four keys by team")
+    assert dora and all(r[3] == "not measured" and r[4] == "not measured" for r in dora)
+    assert "need an incident source" in html
     assert "Change failure rate" not in rows
     assert CFR_NOT_MEASURED in html
     assert "PagerDuty, or GitHub or Jira issues marked as incidents" in CFR_NOT_MEASURED
@@ -243,6 +259,7 @@ def test_change_failure_rate_needs_an_incident_source(warehouse, html):
 def test_change_failure_rate_from_incidents(edited_warehouse, tmp_path):
     """With marts.fct_incidents, CFR = successful deployments that caused an incident / all successful ones."""
     path = edited_warehouse(
+        "drop table marts.fct_incidents",
         """
         create table marts.fct_incidents as
         select 'inc' || row_number() over () as incident_id, 'pagerduty' as source,
@@ -272,6 +289,7 @@ def test_change_failure_rate_from_incidents(edited_warehouse, tmp_path):
 
 def test_incidents_without_deployment_links_give_no_rate(edited_warehouse, tmp_path):
     path = edited_warehouse(
+        "drop table marts.fct_incidents",
         "create table marts.fct_incidents as select 'inc1' as incident_id, timestamp '2025-05-01 10:00' as created_at, "
         "timestamp '2025-05-01 12:30' as resolved_at"
     )

@@ -13,7 +13,7 @@ from sandbox.ground_truth import write_ground_truth
 from sandbox.metrics import adoption_week
 from sandbox.organisation import generate_organisation
 
-FILES = ("team_mapping.csv", "developers.csv", "pull_requests.csv", "deployments.csv", "ai_usage_daily.csv",
+FILES = ("team_mapping.csv", "developers.csv", "pull_requests.csv", "deployments.csv", "incidents.csv", "ai_usage_daily.csv",
          "ai_actor_days.csv", "planted_effects.json")
 
 
@@ -97,7 +97,10 @@ def test_deployments_shape(truth):
     baselines = successes.sort_values("deployed_at").groupby("repository").head(1)
     assert baselines["change_count"].isna().all()
     others = successes.drop(baselines.index)
-    assert (others["change_count"] >= 1).all()
+    # A rollback re-deploys an earlier sha: it ships nothing new (0), whatever ships next counts again.
+    assert (others.loc[~others["is_rollback"], "change_count"] >= 1).all()
+    assert (others.loc[others["is_rollback"], "change_count"] == 0).all() and others["is_rollback"].sum() >= 3
+    assert others["is_rollback"].sum() == successes["rolled_back"].sum()
     assert production["created_at"].min() >= pd.Timestamp("2026-01-19", tz="UTC")  # history starts in week 2
     assert set(deployments["environment"]) == {"production", "staging"}
 

@@ -1,13 +1,19 @@
 -- Claude Code transcript lines (one per counted API response) tied to a developer, a repository and a
 -- pull request (DESIGN section 5, "AI cost per pull request"):
 --   * developer: the line's developer_email through int_developer_identities (null when unmatched);
---   * repository: the last path component of cwd equal to exactly one repository's name (the part of
---     full_name after the slash, case-insensitive); a name shared by two repositories stays null;
+--   * repository: first `claude_code.repo_paths` (stg_org__repo_paths): a cwd equal to or under a
+--     configured path or glob goes to its repository, the longest pattern winning; else the last path
+--     component of cwd equal to exactly one repository's name (the part of full_name after the slash,
+--     case-insensitive); a name shared by two repositories stays null;
 --   * pull request: of that repository, git_branch = the PR's head branch, and the line's time between
 --     first_commit_at - 7 days (created_at when no commit is known) and merged_at, else closed_at, else
 --     open-ended. Lines on the repository's default branch (the base branch most of its PRs target)
 --     are never attributed. When several PRs match, the earliest created wins (then the lowest number).
 -- Unattributed lines keep pull_request_id null: their cost is reported, never spread.
+-- Cost: the line's own (costUSD, or priced at landing); a line landed without one is priced here from
+-- the model_pricing seed (longest model prefix, latest effective_date on or before the line's day, else
+-- the earliest known price of that prefix; cache writes without a 5m/1h split priced as 5m).
+-- cost_source says which.
 
 with
 
@@ -38,6 +44,12 @@ stages as (
 deployments as (
 
     select * from {{ ref('stg_github__deployments') }}
+
+),
+
+repo_paths as (
+
+    select * from {{ ref('stg_org__repo_paths') }}
 
 ),
 
@@ -110,15 +122,77 @@ pull_request_windows as (
 
 ),
 
+pricing as (
+
+    select * from {{ ref('model_pricing') }}
+
+),
+
+seed_prices as (
+
+    select
+        message_key,
+        (
+            messages.input_tokens * pricing.input_usd_per_mtok
+            + messages.output_tokens * pricing.output_usd_per_mtok
+            + coalesce(messages.cache_creation_5m_tokens, messages.cache_creation_tokens) * pricing.cache_write_5m_usd_per_mtok
+            + coalesce(messages.cache_creation_1h_tokens, 0) * pricing.cache_write_1h_usd_per_mtok
+            + messages.cache_read_tokens * pricing.cache_read_usd_per_mtok
+        ) / 1000000.0 as seed_cost_usd,
+        row_number() over (
+            partition by messages.message_key
+            order by
+                {{ dbt.length('pricing.model') }} desc,
+                case when pricing.effective_date <= cast(messages.message_at as date) then 0 else 1 end,
+                case when pricing.effective_date <= cast(messages.message_at as date) then pricing.effective_date end desc nulls last,
+                pricing.effective_date
+        ) as price_rank
+    from messages
+    inner join pricing
+        on messages.model like {{ dbt.concat(['pricing.model', "'%'"]) }}
+    where messages.cost_usd is null
+
+),
+
 lines as (
 
     select
         messages.*,
         -- the last path component of cwd (trailing slashes ignored)
         lower(
-            {{ dbt.split_part("rtrim(messages.cwd, '/')", "'/'", -1) }}
-        ) as cwd_name
+            {{ dbt.split_part(rtrim_characters('messages.cwd', "'/'"), "'/'", -1) }}
+        ) as cwd_name,
+        coalesce(messages.cost_usd, seed_prices.seed_cost_usd) as priced_cost_usd,
+        case
+            when messages.cost_usd is not null then messages.cost_source
+            when seed_prices.seed_cost_usd is not null then 'pricing_seed'
+            else 'unpriced'
+        end as priced_cost_source
     from messages
+    left join seed_prices
+        on seed_prices.message_key = messages.message_key
+        and seed_prices.price_rank = 1
+
+),
+
+-- the configured path (or glob) a line's cwd lies in; the longest pattern is the most specific
+configured_repositories as (
+
+    select message_key, repository_full_name
+    from (
+        select
+            lines.message_key,
+            repo_paths.repository_full_name,
+            row_number() over (
+                partition by lines.message_key
+                order by repo_paths.pattern_length desc, repo_paths.path_pattern
+            ) as path_rank
+        from lines
+        inner join repo_paths
+            on {{ rtrim_characters('lines.cwd', "'/'") }} like repo_paths.like_pattern
+            or lines.cwd like {{ dbt.concat(['repo_paths.like_pattern', "'/%'"]) }}
+    ) as ranked
+    where path_rank = 1
 
 ),
 
@@ -126,13 +200,17 @@ with_repository as (
 
     select
         lines.*,
-        unique_repository_names.repository_full_name,
+        coalesce(configured_repositories.repository_full_name, unique_repository_names.repository_full_name)
+            as repository_full_name,
         default_branches.default_branch
     from lines
+    left join configured_repositories
+        on configured_repositories.message_key = lines.message_key
     left join unique_repository_names
         on unique_repository_names.repository_name = lines.cwd_name
     left join default_branches
-        on default_branches.repository_full_name = unique_repository_names.repository_full_name
+        on default_branches.repository_full_name
+            = coalesce(configured_repositories.repository_full_name, unique_repository_names.repository_full_name)
 
 ),
 
@@ -186,7 +264,8 @@ final as (
         with_repository.output_tokens,
         with_repository.cache_read_tokens,
         with_repository.cache_creation_tokens,
-        with_repository.cost_usd,
+        cast(with_repository.priced_cost_usd as {{ type_double() }}) as cost_usd,
+        with_repository.priced_cost_source as cost_source,
 
         ----------  timestamps (UTC)
         with_repository.message_at

@@ -109,7 +109,7 @@ final as (
 
         ----------  booleans
         is_production,
-        coalesce(final_status in ('failure', 'error'), false) as is_failure,
+        coalesce(final_status in ('failure', 'error'), false) as is_failed_attempt,
         is_successful,
         coalesce(
             is_production and successful_deployed_at = repository_baseline_deployed_at,

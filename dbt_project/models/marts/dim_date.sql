@@ -1,5 +1,5 @@
 -- Calendar: one row per day from the earliest to the latest activity date in the warehouse (PR,
--- commit, review, deployment and Claude Code dates), with its ISO week (Monday) and month.
+-- commit, review, deployment, Claude Code, incident and Jira issue dates), with its ISO week (Monday) and month.
 
 with
 
@@ -33,6 +33,18 @@ actor_days as (
 
 ),
 
+incidents as (
+
+    select * from {{ ref('int_incidents') }}
+
+),
+
+jira_issues as (
+
+    select * from {{ ref('stg_jira__issues') }}
+
+),
+
 activity_dates as (
 
     select cast(created_at as date) as activity_date from pull_requests
@@ -46,6 +58,14 @@ activity_dates as (
     select cast(created_at as date) from deployments
     union all
     select activity_date from actor_days
+    union all
+    select cast(created_at as date) from incidents
+    union all
+    select cast(resolved_at as date) from incidents
+    union all
+    select cast(created_at as date) from jira_issues
+    union all
+    select cast(resolution_date as date) from jira_issues
 
 ),
 

@@ -1,5 +1,5 @@
--- Repositories seen in pull requests or deployments, one row each. team_id is the team whose
--- developers authored most of the repository's PRs (ties: lowest team_id); null when no PR author
+-- Repositories seen in pull requests, deployments or incident issues (int_repositories), one row
+-- each. team_id is the team whose developers authored most of the repository's PRs (ties: lowest team_id); null when no PR author
 -- resolves to a developer.
 
 with
@@ -7,12 +7,6 @@ with
 pull_requests as (
 
     select * from {{ ref('stg_github__pull_requests') }}
-
-),
-
-deployments as (
-
-    select * from {{ ref('stg_github__deployments') }}
 
 ),
 
@@ -30,9 +24,7 @@ developers as (
 
 repositories as (
 
-    select repository_full_name from pull_requests
-    union
-    select repository_full_name from deployments
+    select repository_full_name from {{ ref('int_repositories') }}
 
 ),
 

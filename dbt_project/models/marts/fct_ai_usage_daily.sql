@@ -1,3 +1,12 @@
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key=['actor_type', 'actor_id', 'date_day'],
+        on_schema_change='append_new_columns'
+    )
+}}
+
 -- Claude Code usage per actor, UTC day and model from the Anthropic Admin API report (source
 -- 'anthropic_api'), with the actor resolved to a developer where the mapping knows the e-mail
 -- (unmatched actors keep their rows with developer_id null).
@@ -5,6 +14,11 @@
 -- decisions) are not per model: they sit only on the row of the actor-day's highest-cost model and are
 -- 0 on its other rows, so that any sum over rows is right. An actor-day without a model breakdown
 -- keeps one row with model, tokens and cost null.
+-- Incremental (macros/incremental_filters.sql): a build recomputes the actor-days with a record landed
+-- since the table's newest extracted_at minus the lookback (the Admin API restates recent days), or
+-- every actor-day when identity resolution changed; delete+insert on the actor-day (actor_type, actor_id,
+-- date_day: columns every earlier version of this table has) replaces all rows of a recomputed
+-- actor-day (its model rows and which one carries the actor-day metrics).
 
 with
 
@@ -26,11 +40,34 @@ identities as (
 
 ),
 
+identity_state as (
+
+    {{ identity_fingerprint_sql() }}
+
+),
+
+landed_records as (
+
+    select actor_day_id, actor_type, actor_id, activity_date, extracted_at from actor_days
+    union all
+    select actor_day_id, actor_type, actor_id, activity_date, extracted_at from model_days
+
+),
+
 actor_day_keys as (
 
-    select actor_day_id, actor_type, actor_id, activity_date from actor_days
-    union
-    select actor_day_id, actor_type, actor_id, activity_date from model_days
+    select
+        actor_day_id,
+        actor_type,
+        actor_id,
+        activity_date,
+        max(extracted_at) as extracted_at
+    from landed_records
+    group by actor_day_id, actor_type, actor_id, activity_date
+    {% if is_incremental() %}
+    having max(extracted_at) > {{ incremental_watermark() }}
+        or {{ identity_changed() }}
+    {% endif %}
 
 ),
 
@@ -41,6 +78,7 @@ usage_rows as (
         actor_day_keys.actor_type,
         actor_day_keys.actor_id,
         actor_day_keys.activity_date,
+        actor_day_keys.extracted_at,
         model_days.model,
         model_days.input_tokens,
         model_days.output_tokens,
@@ -85,6 +123,7 @@ final as (
 
         ----------  ids
         {{ md5_key(["'anthropic_api'", 'actor_type', 'actor_id', 'activity_date', 'model'], "'|'") }} as ai_usage_daily_id,
+        actor_day_id,
         developer_id,
         actor_type,
         actor_id,
@@ -110,7 +149,9 @@ final as (
         edits_rejected,
 
         ----------  lineage
-        'anthropic_api' as source
+        'anthropic_api' as source,
+        extracted_at,
+        (select identity_fingerprint from identity_state) as identity_fingerprint
 
     from with_actor_metrics
 

@@ -52,6 +52,7 @@ developer_weeks as (
     select
         developers.developer_id,
         developers.team_id,
+        developers.seniority,
         developers.ai_adopted_at,
         weeks.week_start
     from developers
@@ -70,7 +71,14 @@ weekly_pull_requests as (
             as log_review_hours_mean,
         percentile_cont(0.5) within group (
             order by case when merged_at is not null then review_hours end
-        ) as review_hours_p50
+        ) as review_hours_p50,
+        -- pickup (opened -> first review by someone else) of the PRs opened that week that got one
+        avg(case when pickup_hours > 0 then ln(pickup_hours) end) as log_pickup_hours_mean,
+        percentile_cont(0.5) within group (order by pickup_hours) as pickup_hours_p50,
+        -- lead time for changes (first commit -> first production deployment) of those deployed
+        count(lead_time_hours) as prs_deployed,
+        avg(case when lead_time_hours > 0 then ln(lead_time_hours) end) as log_lead_time_hours_mean,
+        percentile_cont(0.5) within group (order by lead_time_hours) as lead_time_hours_p50
     from pull_requests
     where author_developer_id is not null
     group by 1, 2
@@ -109,6 +117,7 @@ final as (
         ----------  ids
         developer_weeks.developer_id,
         developer_weeks.team_id,
+        developer_weeks.seniority,
         developer_weeks.week_start,
 
         ----------  treatment
@@ -125,6 +134,11 @@ final as (
         coalesce(weekly_pull_requests.prs_merged, 0) as prs_merged,
         weekly_pull_requests.log_review_hours_mean,
         weekly_pull_requests.review_hours_p50,
+        weekly_pull_requests.log_pickup_hours_mean,
+        weekly_pull_requests.pickup_hours_p50,
+        coalesce(weekly_pull_requests.prs_deployed, 0) as prs_deployed,
+        weekly_pull_requests.log_lead_time_hours_mean,
+        weekly_pull_requests.lead_time_hours_p50,
 
         ----------  AI usage (Anthropic Admin API)
         coalesce(weekly_ai_usage.ai_cost_usd, 0) as ai_cost_usd,

@@ -1,7 +1,10 @@
 -- DORA's keys per team and ISO week. A team's delivery is that of the repositories it owns
 -- (dim_repository.team_id): their successful production deployments, the lead time of the PRs those
--- deployments first shipped, and the review time of the PRs merged into them. Change failure rate and
--- time to restore need an incident source and stay null until one is configured.
+-- deployments first shipped, and the review time of the PRs merged into them. Change failure rate:
+-- of the week's successful production deployments (by deployed_at), those that caused an incident or
+-- were rolled back (fct_deployments.is_failure); null in a week without deployments. Time to restore:
+-- the median restore_hours of the incidents created that week in the team's repositories (resolved
+-- ones; an incident whose repository is unknown belongs to no team and is left out here).
 
 with
 
@@ -41,6 +44,12 @@ bands as (
 
 ),
 
+incidents as (
+
+    select * from {{ ref('fct_incidents') }}
+
+),
+
 weeks as (
 
     select distinct week_start from calendar
@@ -61,11 +70,12 @@ production_deployments as (
         repositories.team_id,
         {{ week_start('deployments.deployed_at') }} as week_start,
         cast(deployments.deployed_at as date) as deployed_on,
-        deployments.deployment_id
+        deployments.deployment_id,
+        deployments.is_failure
     from deployments
     inner join repositories
         on repositories.repository_id = deployments.repository_id
-    where deployments.is_production and deployments.status = 'success'
+    where deployments.is_production and deployments.is_successful
 
 ),
 
@@ -78,7 +88,7 @@ failed_attempts as (
     from deployments
     inner join repositories
         on repositories.repository_id = deployments.repository_id
-    where deployments.is_production and deployments.is_failure
+    where deployments.is_production and deployments.is_failed_attempt
     group by 1, 2
 
 ),
@@ -89,8 +99,24 @@ weekly_deployments as (
         team_id,
         week_start,
         count(*) as deployments,
-        count(distinct deployed_on) as deployment_days
+        count(distinct deployed_on) as deployment_days,
+        sum(case when is_failure then 1 else 0 end) as failed_deployments
     from production_deployments
+    group by 1, 2
+
+),
+
+weekly_incidents as (
+
+    select
+        repositories.team_id,
+        {{ week_start('incidents.created_at') }} as week_start,
+        count(*) as incidents,
+        count(incidents.restore_hours) as resolved_incidents,
+        percentile_cont(0.5) within group (order by incidents.restore_hours) as mttr_p50_hours
+    from incidents
+    inner join repositories
+        on repositories.repository_id = incidents.repository_id
     group by 1, 2
 
 ),
@@ -132,6 +158,10 @@ joined as (
         team_weeks.week_start,
         coalesce(weekly_deployments.deployments, 0) as deployments,
         coalesce(weekly_deployments.deployment_days, 0) as deployment_days,
+        coalesce(weekly_deployments.failed_deployments, 0) as failed_deployments,
+        coalesce(weekly_incidents.incidents, 0) as incidents,
+        coalesce(weekly_incidents.resolved_incidents, 0) as resolved_incidents,
+        weekly_incidents.mttr_p50_hours,
         coalesce(failed_attempts.failed_deployment_attempts, 0) as failed_deployment_attempts,
         coalesce(weekly_lead_time.changes_deployed, 0) as changes_deployed,
         weekly_lead_time.lead_time_p50_hours,
@@ -150,24 +180,48 @@ joined as (
     left join weekly_reviews
         on weekly_reviews.team_id = team_weeks.team_id
         and weekly_reviews.week_start = team_weeks.week_start
+    left join weekly_incidents
+        on weekly_incidents.team_id = team_weeks.team_id
+        and weekly_incidents.week_start = team_weeks.week_start
+
+),
+
+with_rates as (
+
+    select
+        joined.*,
+        case
+            when deployments > 0 then cast(failed_deployments as {{ type_double() }}) / deployments
+        end as cfr
+    from joined
 
 ),
 
 banded as (
 
     select
-        joined.*,
+        with_rates.*,
         frequency_band.band as deployment_frequency_band,
-        lead_time_band.band as lead_time_band
-    from joined
+        lead_time_band.band as lead_time_band,
+        cfr_band.band as cfr_band,
+        mttr_band.band as mttr_band
+    from with_rates
     left join bands as frequency_band
         on frequency_band.metric = 'deployments_per_week'
-        and joined.deployments >= frequency_band.lower_bound
-        and (frequency_band.upper_bound is null or joined.deployments < frequency_band.upper_bound)
+        and with_rates.deployments >= frequency_band.lower_bound
+        and (frequency_band.upper_bound is null or with_rates.deployments < frequency_band.upper_bound)
     left join bands as lead_time_band
         on lead_time_band.metric = 'lead_time_hours'
-        and joined.lead_time_p50_hours >= lead_time_band.lower_bound
-        and (lead_time_band.upper_bound is null or joined.lead_time_p50_hours < lead_time_band.upper_bound)
+        and with_rates.lead_time_p50_hours >= lead_time_band.lower_bound
+        and (lead_time_band.upper_bound is null or with_rates.lead_time_p50_hours < lead_time_band.upper_bound)
+    left join bands as cfr_band
+        on cfr_band.metric = 'change_failure_rate'
+        and with_rates.cfr >= cfr_band.lower_bound
+        and (cfr_band.upper_bound is null or with_rates.cfr < cfr_band.upper_bound)
+    left join bands as mttr_band
+        on mttr_band.metric = 'time_to_restore_hours'
+        and with_rates.mttr_p50_hours >= mttr_band.lower_bound
+        and (mttr_band.upper_bound is null or with_rates.mttr_p50_hours < mttr_band.upper_bound)
 
 ),
 
@@ -194,11 +248,18 @@ final as (
         merged_prs,
         pr_review_p50_hours,
 
-        ----------  stability (needs an incident source)
-        cast(null as {{ type_double() }}) as cfr,
-        cast(null as integer) as cfr_numerator,
+        ----------  change failure rate
+        failed_deployments,
+        failed_deployments as cfr_numerator,
         deployments as cfr_denominator,
-        cast(null as {{ type_double() }}) as mttr_p50_hours
+        cfr,
+        cfr_band,
+
+        ----------  time to restore
+        incidents,
+        resolved_incidents,
+        cast(mttr_p50_hours as {{ type_double() }}) as mttr_p50_hours,
+        mttr_band
 
     from banded
 

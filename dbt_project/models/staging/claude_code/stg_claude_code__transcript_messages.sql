@@ -55,7 +55,7 @@ renamed as (
         cast(cost_usd as {{ type_double() }}) as cost_usd,
 
         ----------  timestamps (UTC)
-        cast("timestamp" as {{ dbt.type_timestamp() }}) as message_at,
+        cast({{ adapter.quote('timestamp') }} as {{ dbt.type_timestamp() }}) as message_at,
 
         ----------  landing lineage
         _batch_id as batch_id,

@@ -1,0 +1,9 @@
+{#
+    The materialization of the incremental facts: `incremental` (delete+insert on the fact's key), except
+    on Spark, whose Parquet tables know no delete+insert (dbt-spark offers append, insert_overwrite and
+    merge, and merge needs Delta or Iceberg): there the fact is rebuilt as a table on every run, which
+    gives the same rows. is_incremental() is then false, so the incremental filters never apply.
+#}
+{% macro incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}

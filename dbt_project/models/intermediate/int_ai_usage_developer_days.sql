@@ -1,0 +1,93 @@
+-- Claude Code usage per developer and UTC day from ONE source (DESIGN section 5, "Overlapping AI
+-- sources"): the Anthropic Admin API report where it has that developer-day, else the session
+-- transcripts, so a developer on the API platform who also ships transcripts is not counted twice.
+-- (OTel is the middle choice of the contract; it is not landed yet.) Only developers of the team
+-- mapping: unmatched actors and folders are in mart_unmatched_identities. Edit decisions exist only in
+-- the Admin API report: transcript days carry them as null.
+
+with
+
+usage_daily as (
+
+    select * from {{ ref('fct_ai_usage_daily') }}
+
+),
+
+session_lines as (
+
+    select * from {{ ref('int_ai_session_lines') }}
+
+),
+
+admin_api_days as (
+
+    select
+        developer_id,
+        date_day,
+        'anthropic_api' as source,
+        sum(coalesce(input_tokens, 0)) as input_tokens,
+        sum(coalesce(output_tokens, 0)) as output_tokens,
+        sum(coalesce(cache_read_tokens, 0)) as cache_read_tokens,
+        sum(coalesce(cache_creation_tokens, 0)) as cache_creation_tokens,
+        sum(coalesce(cost_usd, 0)) as cost_usd,
+        sum(sessions) as sessions,
+        sum(commits) as commits,
+        sum(pull_requests) as pull_requests,
+        sum(edits_accepted) as edits_accepted,
+        sum(edits_rejected) as edits_rejected
+    from usage_daily
+    where developer_id is not null
+    group by developer_id, date_day
+
+),
+
+transcript_days as (
+
+    select
+        developer_id,
+        cast(message_at as date) as date_day,
+        'transcripts' as source,
+        sum(input_tokens) as input_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_creation_tokens) as cache_creation_tokens,
+        sum(coalesce(cost_usd, 0)) as cost_usd,
+        count(distinct session_id) as sessions,
+        cast(null as {{ dbt.type_bigint() }}) as commits,
+        cast(null as {{ dbt.type_bigint() }}) as pull_requests,
+        cast(null as {{ dbt.type_bigint() }}) as edits_accepted,
+        cast(null as {{ dbt.type_bigint() }}) as edits_rejected
+    from session_lines
+    where developer_id is not null
+    group by developer_id, cast(message_at as date)
+
+),
+
+transcript_only_days as (
+
+    select transcript_days.*
+    from transcript_days
+    left join admin_api_days
+        on admin_api_days.developer_id = transcript_days.developer_id
+        and admin_api_days.date_day = transcript_days.date_day
+    where admin_api_days.developer_id is null
+
+),
+
+final as (
+
+    select developer_id, date_day, source, input_tokens, output_tokens, cache_read_tokens,
+        cache_creation_tokens, cast(cost_usd as {{ type_double() }}) as cost_usd, sessions, commits,
+        pull_requests, edits_accepted, edits_rejected
+    from admin_api_days
+
+    union all
+
+    select developer_id, date_day, source, input_tokens, output_tokens, cache_read_tokens,
+        cache_creation_tokens, cast(cost_usd as {{ type_double() }}) as cost_usd, sessions, commits,
+        pull_requests, edits_accepted, edits_rejected
+    from transcript_only_days
+
+)
+
+select * from final
