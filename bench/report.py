@@ -96,6 +96,9 @@ def _transcripts(part: dict, lines: list[str], summary: list[str]) -> None:
         lines += ["", f"ccusage did not run: {cc['error']}", ""]
         return
     lines.append(f"| ccusage daily --offline -b | {_fmt(cc['seconds'])} | {_fmt(cc['peak_rss_mb'])} | |")
+    if cc.get("failed_attempts"):
+        lines += ["", f"ccusage aborted (V8 out of memory in the garbage collector) with Node's default heap on "
+                  f"this corpus; its numbers are from a retry with `NODE_OPTIONS={cc.get('node_options')}`."]
     same, ours_rule = part["agreement_same_rule"], part["agreement_our_rule"]
     lines += ["", f"Speed: ours is **{part['speed_ratio_ccusage_over_ours']}x** faster than ccusage, using "
               f"{part['memory_ratio_ccusage_over_ours']}x less memory.",

@@ -29,6 +29,7 @@ NODE_PREFIX = BENCH / ".node"
 CCUSAGE_VERSION = "18.0.11"
 CCUSAGE = NODE_PREFIX / "node_modules" / ".bin" / "ccusage"
 TIER_THRESHOLD = 200_000
+HEAP_MB = 12_288
 
 
 # --- the corpus ---
@@ -202,12 +203,28 @@ def run(target_mb: int = 1024, seed: int = 42, log=print) -> dict:
         binary = ensure_ccusage(log)
         log("  transcripts: ccusage daily --json --offline -z UTC -b")
         env = {**os.environ, "CLAUDE_CONFIG_DIR": str(corpus)}
-        with tempfile.TemporaryFile() as captured:
-            seconds, rss, _ = _run_child([str(binary), "daily", "--json", "--offline", "-z", "UTC", "-b"], env, captured)
-            captured.seek(0)
-            theirs = json.loads(captured.read())
+        command = [str(binary), "daily", "--json", "--offline", "-z", "UTC", "-b"]
+        attempts = []
+        for heap_mb in (None, HEAP_MB):
+            # Node's default heap (about 2 GB here) is not enough for ccusage on a 1 GB corpus: it aborts
+            # in the garbage collector. The retry gives it a larger heap, and the result says so.
+            if heap_mb is not None:
+                env["NODE_OPTIONS"] = f"--max-old-space-size={heap_mb}"
+            try:
+                with tempfile.TemporaryFile() as captured:
+                    seconds, rss, _ = _run_child(command, env, captured)
+                    captured.seek(0)
+                    theirs = json.loads(captured.read())
+                break
+            except RuntimeError as error:
+                attempts.append({"node_heap_mb": heap_mb or "default", "error": str(error)[:160]})
+                log(f"  transcripts: ccusage failed with the {heap_mb or 'default'} heap; "
+                    + ("retrying with a larger one" if heap_mb is None else "giving up"))
+                if heap_mb is not None:
+                    raise
         result["ccusage"] = {"version": CCUSAGE_VERSION, "seconds": seconds, "peak_rss_mb": round(rss),
-                             "days": len(theirs.get("daily", []))}
+                             "days": len(theirs.get("daily", [])), "failed_attempts": attempts,
+                             "node_options": env.get("NODE_OPTIONS")}
         result["agreement_same_rule"] = _compare(ours["ccusage"], theirs)
         result["agreement_our_rule"] = _compare(ours["final"], theirs)
         result["speed_ratio_ccusage_over_ours"] = round(seconds / ours["final"]["seconds"], 1)

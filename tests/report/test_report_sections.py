@@ -186,3 +186,23 @@ def test_freshness_lists_each_source(warehouse, page):
     assert rows["GitHub pull requests"][2] == last_pr.strftime("%d %b %Y %H:%M UTC")
     assert "Claude Code usage (daily): Anthropic Admin API (Claude Code analytics)" in rows
     assert rows["Jira issues"][2] == "not in this warehouse"
+
+
+def test_impact_report_says_what_to_run_when_the_warehouse_is_not_ready(tmp_path, monkeypatch):
+    """`impact report` on a warehouse without the analysis: one line saying what to run, no traceback."""
+    from click.testing import CliRunner
+
+    from impact.cli import main
+
+    warehouse = tmp_path / "impact.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    config = tmp_path / "impact.yaml"
+    config.write_text(f"start_date: 2026-01-05\nwarehouse: {warehouse}\nreports_dir: {tmp_path / 'reports'}\n")
+    monkeypatch.setenv("IMPACT_CONFIG", str(config))
+    result = CliRunner().invoke(main, ["report"])
+    assert result.exit_code == 1
+    assert "analysis.impact_estimates not found" in result.output and "impact run" in result.output
+    assert "Traceback" not in result.output
+    config.write_text(f"warehouse: {warehouse}\n")
+    result = CliRunner().invoke(main, ["report"])
+    assert result.exit_code == 1 and "start_date is missing" in result.output
