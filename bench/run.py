@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--parts api,pipeline,transcripts,causal] [--seed N]`: run, record, summarise.
 
 Writes `bench/results.json` (every number with the machine, versions, seed and load) and
-`bench/results.md` (the table the README shows), and prints ratios against the peers. `--quick` runs the
+`bench/results.md` (the table the README shows), and prints ratios against the peers; `--quick` writes
+`bench/results-quick.json` / `.md` instead. `--quick` runs the
 small sizes only (no medium, a 200 MB transcript corpus) in a few minutes; the full run takes ~20.
 Running some parts only keeps the other parts' last results in the files.
 """
@@ -19,6 +20,8 @@ from bench import machine
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results.json"
 TABLE = BENCH / "results.md"
+QUICK_RESULTS = BENCH / "results-quick.json"
+QUICK_TABLE = BENCH / "results-quick.md"
 PARTS = ("api", "pipeline", "transcripts", "causal")
 
 
@@ -61,7 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown parts {unknown}; choose among {', '.join(PARTS)}")
     os.chdir(BENCH.parent)
-    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    # A quick run keeps its own files, so it never replaces the full run's numbers the README shows.
+    results_path, table_path = (QUICK_RESULTS, QUICK_TABLE) if args.quick else (RESULTS, TABLE)
+    previous = json.loads(results_path.read_text()) if results_path.exists() else {}
     started = time.perf_counter()
     results = {
         "machine": machine.machine_info(), "versions": machine.versions(), "git_commit": machine.git_commit(),
@@ -78,11 +83,12 @@ def main(argv: list[str] | None = None) -> None:
             results["parts"][part] = {"error": f"{type(error).__name__}: {error}"[:1000], "quick": args.quick}
             _log(f"bench: {part} failed: {error}")
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    results_path.write_text(json.dumps(results, indent=1, default=str) + "\n")
     from bench.report import render
 
     table, summary = render(results)
-    TABLE.write_text(table)
+    table_path.write_text(table)
     _log("")
     _log(summary)
-    _log(f"bench: {results['total_seconds']:.0f} s; wrote {RESULTS.relative_to(BENCH.parent)} and {TABLE.relative_to(BENCH.parent)}")
+    _log(f"bench: {results['total_seconds']:.0f} s; wrote {results_path.relative_to(BENCH.parent)} and "
+         f"{table_path.relative_to(BENCH.parent)}")

@@ -78,7 +78,7 @@ def _ours_child(corpus: str, keep: str, out: str) -> None:
     check agreement: a line with message id + request id counts once (first line wins), any other line
     counts every time, and cache writes are priced at the 5-minute rate (ccusage has no 1-hour price)."""
     from connectors.claude_transcripts import (
-        PersonFolder, Pricing, TranscriptFolder, person_folders, read_file, read_transcripts, session_files,
+        Pricing, TranscriptFolder, person_folders, read_file, read_transcripts, session_files,
     )
 
     started = time.perf_counter()

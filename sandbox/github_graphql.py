@@ -42,6 +42,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.entities import Commit, PullRequest, Review
 from sandbox.faults import Fault
+from sandbox.github_api import _token  # the same Authorization parsing as REST
 from sandbox.github_payloads import BOT, ORG_ID, node_id
 from sandbox.organisation import Organisation
 from sandbox.web import iso, json_body, json_response
@@ -661,8 +662,6 @@ class GithubGraphqlApi:
         self.limiter = PointLimiter(rate_limit if rate_limit is not None else rest.limiter.limit)
 
     def handle(self, request: Request, endpoint: str, args: dict, fault: Fault | None = None) -> Response:
-        from sandbox.github_api import _token  # the same Authorization parsing as REST
-
         if request.method != "POST":
             return json_response({"message": "GraphQL queries are sent with POST", "documentation_url": DOCS}, 405)
         token = _token(request)

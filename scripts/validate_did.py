@@ -243,10 +243,17 @@ def summarise(runs: pd.DataFrame) -> list[dict]:
             "placebo_tested": int(ok["placebo_p_value"].notna().sum()) if "placebo_p_value" in ok else 0,
             "withheld": int(ok["withheld"].fillna(False).astype(bool).sum()) if "withheld" in ok else 0,
         }
+        for check in ("pretrend", "placebo"):  # a check that never ran has no rejection rate
+            if not row[f"{check}_tested"]:
+                row[f"{check}_rejects_5pct"] = math.nan
         if "dropped_units" in ok and ok["dropped_units"].notna().any():
             row["mean_dropped_units"] = float(ok["dropped_units"].mean())
         rows.append({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
     return rows
+
+
+def _pct(value) -> str:
+    return f"{value:.1%}" if isinstance(value, float) and math.isfinite(value) else "-"
 
 
 def markdown_table(summary: list[dict]) -> str:
@@ -258,9 +265,7 @@ def markdown_table(summary: list[dict]) -> str:
         lines.append(
             f"| {r['scenario']} | {r['outcome']} | {r['estimator']} | {r['truth']:.3f} | {r['estimated']} | "
             f"{r['bias']:+.3f} | {r['rmse']:.3f} | {r['coverage_95']:.1%} | {r['rejects_zero']:.1%} | "
-            f"{r['pretrend_rejects_5pct']:.1%} | "
-            + (f"{r['placebo_rejects_5pct']:.1%}" if isinstance(r.get('placebo_rejects_5pct'), float) and math.isfinite(r['placebo_rejects_5pct']) else "-")
-            + " |"
+            f"{_pct(r.get('pretrend_rejects_5pct'))} | {_pct(r.get('placebo_rejects_5pct'))} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -330,6 +335,8 @@ def main(argv=None) -> int:
         "results": summary,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    report["results"] = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
+                         for r in summary]
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     md = args.out.with_suffix(".md")
     md.write_text(

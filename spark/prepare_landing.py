@@ -26,6 +26,7 @@ def prepare(workdir: Path, scale: str, seed: int) -> dict[str, str]:
 
     from impact.config import load_config
     from impact.demo import write_sandbox_config
+    from impact.landing import ensure_entity_folders
     from impact.warehouse import dbt_environment
     from orchestration.run import run_pipeline
     from sandbox.organisation import generate_organisation
@@ -40,6 +41,7 @@ def prepare(workdir: Path, scale: str, seed: int) -> dict[str, str]:
         os.environ["IMPACT_CONFIG"] = str(config_path)
         run_pipeline(["extract"])
     config = load_config(config_path)
+    ensure_entity_folders(config.raw_dir)  # as the warehouse asset does before `dbt build`
     return dbt_environment(config.warehouse, config.raw_dir, config)
 
 

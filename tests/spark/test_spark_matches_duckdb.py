@@ -35,6 +35,8 @@ SPARK_DBT = Path(sys.executable).with_name("dbt")
 SCALE = os.environ.get("IMPACT_SPARK_SCALE", "small")
 TOLERANCE = 1e-9
 BUILD_TIMEOUT = 1800
+# The first test sets up the extraction and both builds: far beyond the suite's 900 s on a busy machine.
+pytestmark = pytest.mark.timeout(3 * BUILD_TIMEOUT)
 
 
 def require(ok: bool, message: str) -> None:
@@ -80,8 +82,9 @@ def java() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def pyspark_version(java: str) -> str:
+    """Java and pyspark are checked before anything is extracted or built (autouse: first)."""
     try:
         import pyspark
     except ImportError:
@@ -277,7 +280,7 @@ def test_every_model_and_seed_holds_the_same_rows_on_spark_and_duckdb(duckdb_bui
     row_counts: dict[str, int] = {}
     with duckdb.connect(landing["IMPACT_WAREHOUSE"], read_only=True) as connection:
         for unique_id, (schema, name) in sorted(relations.items()):
-            duckdb_table = connection.execute(f'select * from "{schema}"."{name}"').to_arrow_table()
+            duckdb_table = connection.sql(f'select * from "{schema}"."{name}"').to_arrow_table()
             spark_table = spark.table(f"`{schema}`.`{name}`").toArrow()
             row_counts[f"{schema}.{name}"] = duckdb_table.num_rows
             found.extend(differences(f"{schema}.{name}", duckdb_table, spark_table))
