@@ -362,7 +362,11 @@ def _delivery_snapshot(
     incident_cols = _columns(con, "marts.fct_incidents")
     if "deployed_at" in dep_cols:
         production = ["coalesce(is_production, true)"] if "is_production" in dep_cols else []
-        succeeded = ["lower(status) = 'success'"] if "status" in dep_cols else ["deployed_at is not null"]
+        # is_successful: it became success at some point (a later `inactive`, superseded, still shipped)
+        if "is_successful" in dep_cols:
+            succeeded = ["is_successful"]
+        else:
+            succeeded = ["lower(status) = 'success'"] if "status" in dep_cols else ["deployed_at is not null"]
         where = " and ".join(production + succeeded + ["deployed_at >= ? and deployed_at < ?"])
         add(
             "Production deployments",

@@ -19,7 +19,7 @@ from impact.config import ConfigError, load_config
 console = Console(file=sys.__stderr__)
 
 
-def _run_with_progress(select: tuple[str, ...] | None = None) -> None:
+def _run_with_progress(select: tuple[str, ...] | None = None, full_refresh: bool = False) -> None:
     from orchestration.run import PipelineFailed, run_pipeline
 
     with Progress(
@@ -32,7 +32,7 @@ def _run_with_progress(select: tuple[str, ...] | None = None) -> None:
             progress.update(task, description=name, completed=number - 1, total=total)
 
         try:
-            _, log_path = run_pipeline(select, on_stage=on_stage)
+            _, log_path = run_pipeline(select, on_stage=on_stage, full_refresh=full_refresh)
         except PipelineFailed as error:
             progress.stop()
             raise click.ClickException(str(error)) from None
@@ -85,7 +85,9 @@ def demo(seed: int, scale: str, workdir: Path) -> None:
 @main.command()
 @click.option("--select", "select", multiple=True,
               help="Run only the stages whose names start with this (extract, warehouse, alerts, analysis, report).")
-def run(select: tuple[str, ...]) -> None:
+@click.option("--full-refresh", is_flag=True,
+              help="Ignore saved cursors (re-read every source from start_date) and rebuild incremental models.")
+def run(select: tuple[str, ...], full_refresh: bool) -> None:
     """Run the pipeline (or some stages) against the sources configured in impact.yaml.
 
     Stages, in order: extract (each configured source, incrementally from its saved cursor), warehouse
@@ -97,8 +99,8 @@ def run(select: tuple[str, ...]) -> None:
         config = load_config()
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
-    console.print(f"config {config.path}; warehouse {config.warehouse}")
-    _run_with_progress(select or None)
+    console.print(f"config {config.path}; warehouse {config.warehouse}" + ("; full refresh" if full_refresh else ""))
+    _run_with_progress(select or None, full_refresh=full_refresh)
 
 
 @main.command()

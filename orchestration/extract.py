@@ -49,7 +49,7 @@ def raw_org(context: AssetExecutionContext, impact_config: ImpactConfigResource)
     ),
 )
 def raw_github(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
-    return _result(sync_github(impact_config.load(), logger=context.log))
+    return _result(sync_github(impact_config.load(), full_refresh=impact_config.full_refresh, logger=context.log))
 
 
 @asset(
@@ -64,7 +64,7 @@ def raw_github(context: AssetExecutionContext, impact_config: ImpactConfigResour
     ),
 )
 def raw_jira(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
-    return _result(sync_jira(impact_config.load(), logger=context.log))
+    return _result(sync_jira(impact_config.load(), full_refresh=impact_config.full_refresh, logger=context.log))
 
 
 @asset(
@@ -79,7 +79,7 @@ def raw_jira(context: AssetExecutionContext, impact_config: ImpactConfigResource
     ),
 )
 def raw_pagerduty(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
-    return _result(sync_pagerduty(impact_config.load(), logger=context.log))
+    return _result(sync_pagerduty(impact_config.load(), full_refresh=impact_config.full_refresh, logger=context.log))
 
 
 @asset(
@@ -93,7 +93,7 @@ def raw_pagerduty(context: AssetExecutionContext, impact_config: ImpactConfigRes
     ),
 )
 def raw_github_incidents(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
-    return _result(sync_github_incidents(impact_config.load(), logger=context.log))
+    return _result(sync_github_incidents(impact_config.load(), full_refresh=impact_config.full_refresh, logger=context.log))
 
 
 @asset(
@@ -107,7 +107,7 @@ def raw_github_incidents(context: AssetExecutionContext, impact_config: ImpactCo
     ),
 )
 def raw_anthropic(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
-    return _result(sync_claude_code(impact_config.load(), logger=context.log))
+    return _result(sync_claude_code(impact_config.load(), full_refresh=impact_config.full_refresh, logger=context.log))
 
 
 @asset(
@@ -122,7 +122,7 @@ def raw_anthropic(context: AssetExecutionContext, impact_config: ImpactConfigRes
     ),
 )
 def raw_claude_code(context: AssetExecutionContext, impact_config: ImpactConfigResource) -> MaterializeResult:
-    summary: TranscriptSyncSummary = sync_claude_transcripts(impact_config.load(), logger=context.log)
+    summary: TranscriptSyncSummary = sync_claude_transcripts(impact_config.load(), full_refresh=impact_config.full_refresh, logger=context.log)
     result = _result(summary)
     metadata = dict(result.metadata or {})
     metadata["files_read"] = MetadataValue.int(summary.files_read)

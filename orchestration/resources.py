@@ -14,6 +14,8 @@ class ImpactConfigResource(ConfigurableResource):
     """The parsed `impact.yaml`; `config_path` overrides `IMPACT_CONFIG` when set."""
 
     config_path: str | None = None
+    #: re-read every source from start_date and rebuild incremental models from scratch (`impact run --full-refresh`)
+    full_refresh: bool = False
 
     def load(self) -> ImpactConfig:
         return load_config(self.config_path)

@@ -22,6 +22,7 @@ from orchestration.alerts import ai_spend_alert_webhook
 from orchestration.extract import (
     raw_anthropic, raw_claude_code, raw_claude_code_otel, raw_github, raw_github_incidents, raw_jira, raw_org, raw_pagerduty,
 )
+from orchestration.resources import ImpactConfigResource
 from orchestration.warehouse import warehouse_models
 
 
@@ -88,6 +89,7 @@ def run_pipeline(
     *,
     on_stage: Callable[[int, int, str], None] | None = None,
     log_level: str = "INFO",
+    full_refresh: bool = False,
 ) -> tuple[list[AssetKey], Path]:
     """Materialise the chosen stages in order; stop at the first failure with its error message.
 
@@ -102,17 +104,22 @@ def run_pipeline(
         for number, stage in enumerate(stages, start=1):
             if on_stage:
                 on_stage(number, len(stages), stage.name)
-            materialised.extend(_run_stage(stage, instance, log_level, log_path))
+            materialised.extend(_run_stage(stage, instance, log_level, log_path, full_refresh))
     if on_stage:
         on_stage(len(stages) + 1, len(stages), "done")
     return materialised, log_path
 
 
-def _run_stage(stage: Stage, instance: DagsterInstance, log_level: str, log_path: Path) -> list[AssetKey]:
+def _run_stage(
+    stage: Stage, instance: DagsterInstance, log_level: str, log_path: Path, full_refresh: bool = False
+) -> list[AssetKey]:
+    resources = dict(defs.resources)
+    if full_refresh:
+        resources["impact_config"] = ImpactConfigResource(full_refresh=True)
     result = materialize(
             ALL_ASSETS,
         selection=stage.selection,
-        resources=defs.resources,
+        resources=resources,
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},

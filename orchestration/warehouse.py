@@ -75,6 +75,7 @@ def warehouse_models(
     with building_copy(config.warehouse) as scratch:
         os.environ.update(dbt_environment(scratch, config.raw_dir, config))
         try:
-            yield from dbt.cli(["build"], context=context).stream()
+            args = ["build", "--full-refresh"] if impact_config.full_refresh else ["build"]
+            yield from dbt.cli(args, context=context).stream()
         finally:
             os.environ.update(dbt_environment(config.warehouse, config.raw_dir, config))
