@@ -228,6 +228,10 @@ def sync_jira(config: ImpactConfig, *, full_refresh: bool = False, logger: loggi
     return summary
 
 
+#: Analytics report days landed per batch.
+DAYS_PER_BATCH = 31
+
+
 def sync_claude_code(
     config: ImpactConfig, *, full_refresh: bool = False, today: dt.date | None = None,
     logger: logging.Logger = log,
@@ -246,14 +250,32 @@ def sync_claude_code(
     if cursor:
         first_day = max(first_day, dt.date.fromisoformat(cursor) - dt.timedelta(days=settings.reread_days - 1))
     total_days = (last_day - first_day).days + 1
-    for number, day in enumerate(client.read_days(first_day, last_day), start=1):
+    actor_days: list = []
+    model_days: list = []
+
+    def land_chunk(through: dt.date) -> None:
+        # Days are landed a month at a time (each batch is validated, and validation has a fixed cost), and
+        # the cursor moves only after both entities of the chunk landed: a crash re-reads at most a chunk.
         now = _utc_now()
-        summary.land(config, "anthropic/claude_code_actor_days", day.actor_days, now)
-        summary.land(config, "anthropic/claude_code_model_days", day.model_days, now)
+        summary.land(config, "anthropic/claude_code_actor_days", actor_days, now)
+        summary.land(config, "anthropic/claude_code_model_days", model_days, now)
+        state.save(cursor_key, through.isoformat())
+        actor_days.clear()
+        model_days.clear()
+
+    pending: dt.date | None = None  # the last day read and not landed yet
+    for number, day in enumerate(client.read_days(first_day, last_day), start=1):
+        actor_days.extend(day.actor_days)
+        model_days.extend(day.model_days)
         summary.requests += day.requests
-        state.save(cursor_key, day.date.isoformat())
-        if number % 30 == 0 or number == total_days:
+        pending = day.date
+        if number % DAYS_PER_BATCH == 0:
+            land_chunk(day.date)
+            pending = None
             logger.info("anthropic: %d/%d days read (through %s)", number, total_days, day.date)
+    if pending is not None:
+        land_chunk(pending)
+        logger.info("anthropic: all %d days read (through %s)", total_days, pending)
     summary.cursors = {cursor_key: state.get(cursor_key) or ""}
     return summary
 
