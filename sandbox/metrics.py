@@ -38,7 +38,7 @@ def hours(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
 @dataclasses.dataclass(frozen=True)
 class DeploymentLinks:
     first_deployed_at: dict[str, dt.datetime]  # merge commit sha -> deployed_at
-    change_count: dict[int, int]  # deployment id -> merged PRs shipped (non-baseline successes)
+    change_count: dict[int, int]  # deployment id -> merged PRs it shipped first (non-baseline successes)
 
 
 def link_deployments(main_commits: list[Commit], deployments: list[Deployment]) -> DeploymentLinks:
@@ -52,10 +52,12 @@ def link_deployments(main_commits: list[Commit], deployments: list[Deployment]) 
     counts: dict[int, int] = {}
     for previous, current in zip(successes, successes[1:]):
         start, stop = position[previous.sha] + 1, position[current.sha] + 1
-        shipped = [c.sha for c in main_commits[start:stop]]
+        # After a rollback the next deployment ships the rolled-back commits again; they count where they
+        # first reached production, not twice (fct_deployments.change_count: PRs shipped *first*).
+        shipped = [c.sha for c in main_commits[start:stop] if c.sha not in first_deployed]
         counts[current.deployment_id] = len(shipped)
         for sha in shipped:
-            first_deployed.setdefault(sha, current.deployed_at)
+            first_deployed[sha] = current.deployed_at
     return DeploymentLinks(first_deployed, counts)
 
 

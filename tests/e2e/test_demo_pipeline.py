@@ -158,7 +158,8 @@ def test_dagster_materialize_all_again_gives_the_same_warehouse(demo, sandbox, s
     }
     before = _snapshot(warehouse_file, tables)
     config = yaml.safe_load((workdir / "warehouse" / "demo" / "impact.yaml").read_text())
-    config["github"]["api_url"] = config["anthropic"]["api_url"] = sandbox.url  # same organisation, new port
+    config["github"]["api_url"] = config["anthropic"]["api_url"] = config["jira"]["url"] = sandbox.url  # new port
+    config["pagerduty"]["api_url"] = f"{sandbox.url}/pagerduty"
     config_path = workdir / "rerun.yaml"
     config_path.write_text(yaml.safe_dump(config))
     reads_before = sandbox.request_counts.get("github.pulls.get", 0)
