@@ -57,6 +57,10 @@ class OrganisationConfig:
     review_effect: float = -0.25
     #: planted effect on log pickup hours (PR opened -> first review) of an adopter's PRs (0: none)
     pickup_effect: float = 0.0
+    #: planted effect on log coding hours (first commit -> PR opened) of work an adopter started in or
+    #: after the adoption week (0: none). Lead time for changes runs from the first commit, so this is
+    #: the planted effect on lead time beyond what the pickup and review effects carry into it.
+    coding_effect: float = 0.0
     #: planted effect on the log of the weekly PR rate of an adopter from the adoption week (0: none;
     #: log(1.2) = +20% PRs per week)
     throughput_effect: float = 0.0

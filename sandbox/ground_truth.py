@@ -173,6 +173,7 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
     effects = {
         "review_hours_log_effect": org.config.review_effect,
         "pickup_hours_log_effect": org.config.pickup_effect,
+        "coding_hours_log_effect": org.config.coding_effect,
         "prs_per_week_log_effect": org.config.throughput_effect,
         "effect_ramp_weeks": org.config.effect_ramp_weeks,
         "effect_cohort_gradient": org.config.effect_cohort_gradient,

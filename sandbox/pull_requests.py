@@ -4,7 +4,8 @@ The world is observed at the end of the calendar (`horizon`): anything that woul
 not exist yet, so PRs whose merge would fall after it are still open and their later reviews are
 not there. The planted effects, for PRs opened by an adopter in or after the adoption week: the
 review span (first review to merge) is multiplied by exp(review_effect * s), the pickup span (opened
-to first review) by exp(pickup_effect * s), and the weekly PR rate by exp(throughput_effect * s),
+to first review) by exp(pickup_effect * s), the coding span (first commit to opened, so lead time too)
+by exp(coding_effect * s) for work begun after adopting, and the weekly PR rate by exp(throughput_effect * s),
 where s = :func:`effect_scale` (1 unless the effects ramp up or differ by adoption cohort).
 """
 
@@ -106,7 +107,12 @@ def _draft(config: OrganisationConfig, stream: Stream, developer: Developer, mon
     """Draw one PR's timeline before it has a number (numbers follow creation order per repo)."""
     day = monday + dt.timedelta(days=stream.integer(0, 4))
     first_commit_at = work_time(stream, day, config.working_hours_share)
-    created_at = first_commit_at + _span(stream, config.coding_median_hours, config.coding_sigma, 60)
+    coding_span = _span(stream, config.coding_median_hours, config.coding_sigma, 60)
+    if config.coding_effect:  # the work started after adopting: judged at the first commit
+        coding_scale = effect_scale(config, developer, first_commit_at.astimezone(dt.timezone.utc).date())
+        if coding_scale:
+            coding_span = dt.timedelta(seconds=max(60, int(coding_span.total_seconds() * math.exp(config.coding_effect * coding_scale))))
+    created_at = first_commit_at + coding_span
     adopted_at = adoption_start(developer)
     treated = adopted_at is not None and created_at >= adopted_at
     scale = effect_scale(config, developer, created_at.astimezone(dt.timezone.utc).date()) if treated else 0.0
