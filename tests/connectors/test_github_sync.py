@@ -66,12 +66,25 @@ def test_full_sync_reviews_commits_and_deployments_match(synced, truth_dir: Path
     )
     assert landed_deployments == len(deployments)
     # Every commit a successful production deployment shipped is a merge commit of exactly one PR.
-    shipped = _query(
+    # A deployment after a rollback ships the rolled-back commits again: they count where they first shipped.
+    ranges = _query(
         config.raw_dir,
-        "select deployment_id, count(*) from read_parquet('RAW/github/deployment_commits/*.parquet') group by 1",
+        "select deployment_id, sha from read_parquet('RAW/github/deployment_commits/*.parquet') order by deployment_id",
     )
+    shas_of: dict[int, list[str]] = {}
+    for deployment_id, sha in ranges:
+        shas_of.setdefault(deployment_id, []).append(sha)
+    order = deployments.dropna(subset=["deployed_at"]).sort_values(["deployed_at", "deployment_id"])["deployment_id"]
+    seen: set[str] = set()
+    first_shipped = {}
+    for deployment_id in order:
+        new = [sha for sha in shas_of.get(int(deployment_id), []) if sha not in seen]
+        seen.update(new)
+        if new:
+            first_shipped[int(deployment_id)] = len(new)
     expected = deployments.dropna(subset=["change_count"]).set_index("deployment_id")["change_count"]
-    assert {d: c for d, c in shipped} == {d: int(c) for d, c in expected.items() if c > 0}
+    assert first_shipped == {d: int(c) for d, c in expected.items() if c > 0}
+    assert sum(len(shas) for shas in shas_of.values()) > sum(first_shipped.values())  # rollbacks re-ship
 
 
 def test_incremental_sync_reads_only_changed_pull_requests(
