@@ -36,7 +36,9 @@ from connectors.records import (
 )
 from impact.landing import ensure_entity_folders, land_batch
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "devlake-dora"
+#: Apache DevLake's DORA fixtures (Apache License 2.0), kept unchanged in the repository so that every
+#: clone, CI's included, runs the comparison (their README says where they come from)
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "devlake-dora"
 LEAD_TIME = "change_lead_time"
 INCIDENTS = "connect_incident_to_deployment"
 EXTRACTED_AT = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)

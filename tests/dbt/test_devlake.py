@@ -31,8 +31,6 @@ import pytest
 from tests.dbt import devlake_adapter
 from tests.dbt.conftest import REPO_ROOT, run_dbt
 
-pytestmark = pytest.mark.skipif(not devlake_adapter.fixtures_dir().exists(),
-                                reason=f"DevLake fixtures not found at {devlake_adapter.fixtures_dir()}")
 
 
 class DevlakeBuild:
