@@ -49,11 +49,12 @@ bench-quick: install
 validate: install
 	$(BIN)/python scripts/validate_did.py --processes 2 --out validation/results.json
 
-# `dagster dev` warns that it is superseded by `dg dev` (dagster-dg-cli, not a dependency): that one
-# warning is about the command itself, not the project, so it alone is filtered (tests/unit/test_dagster_warnings.py).
+# `dg dev` (dagster-dg-cli; the project is described under [tool.dg] in pyproject.toml) is what Dagster 1.13
+# recommends over the superseded `dagster dev`, and it starts with no warning (tests/unit/test_dagster_warnings.py).
+# VIRTUAL_ENV says the project's .venv is the one in use, as activating it would (dg warns otherwise).
 dagster: install
 	mkdir -p .dagster && { test -f .dagster/dagster.yaml || printf 'telemetry:\n  enabled: false\n' > .dagster/dagster.yaml; }
-	DAGSTER_HOME=$(CURDIR)/.dagster PYTHONWARNINGS='ignore:Function `dev_command` is superseded' $(BIN)/dagster dev
+	DAGSTER_HOME=$(CURDIR)/.dagster VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev
 
 lock:
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 --generate-hashes -o requirements.lock

@@ -258,7 +258,9 @@ def compare_cohorts(panel: pd.DataFrame, outcomes=None, *, alpha: float = 0.05) 
         if outcome.column not in panel.columns:
             continue
         wide = np.full((len(dev), weeks.size), np.nan)
-        wide[rows_of, cols_of] = pd.to_numeric(panel[outcome.column]).to_numpy(dtype=float)
+        # rates (0-1) in percent, so their difference reads in percentage points as in the estimates
+        scale = getattr(outcome, "scale", 1.0)
+        wide[rows_of, cols_of] = pd.to_numeric(panel[outcome.column]).to_numpy(dtype=float) * scale
         mine = np.where(post, wide[a_idx], np.nan)
         theirs = np.where(post & np.isfinite(mine), wide[c_idx], np.nan)
         with warnings.catch_warnings():  # a pair without any observed week gives NaN, dropped below

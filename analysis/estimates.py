@@ -11,6 +11,12 @@ runs two estimators side by side:
 - ``poisson_glm`` (:mod:`analysis.poisson`), for count outcomes: the multiplicative effect of a
   fixed-effects Poisson GLM, in the outcome's unit (``estimate``) and in percent (``effect_pct``).
 
+Outcomes come in three kinds (:class:`Outcome`): durations as logs (the developer-week mean of the
+logs, i.e. a geometric mean, and the log of the developer-week median: effects in %), counts (merged
+PRs: effects per developer-week and, by the Poisson GLM, in %), and rates (the change failure rate
+of the developer's changes: a linear probability model, both estimators run on the 0-100 rate, so
+effects are in percentage points).
+
 Checks that run with every estimate and are written beside it: the joint pre-trend test
 (``pre_trend_p_value``), placebo adoption dates (``placebo_*``: adoption moved
 :data:`PLACEBO_SHIFT_WEEKS` earlier, pre-adoption weeks only) and minimum sample sizes (an
@@ -109,28 +115,47 @@ class Outcome:
     ``kind="log"``: the column is a log; effects are reported in percent, ``exp(b) - 1``.
     ``kind="count"``: the column is in levels; effects are in the column's unit, and in percent of
     the adopters' pre-adoption mean.
+    ``kind="rate"``: the column is a share between 0 and 1 (e.g. the change failure rate). It is
+    estimated as a linear probability model on 100 x the share, so ``estimate``, its interval, the
+    event study and ``baseline_mean`` are in percent and effects in percentage points; ``effect_pct``
+    is the effect in percent of the adopters' pre-adoption rate. Why linear and not logit: the
+    estimand is a difference in rates that both estimators average over developer-weeks, with errors
+    clustered by developer, and it stays defined when a developer's rate is 0 in every week.
     """
 
     name: str  # the value of ``outcome`` in the analysis tables
     column: str  # column of the panel
-    kind: Literal["log", "count"]
-    label: str  # plain words, e.g. "median PR review time"
+    kind: Literal["log", "count", "rate"]
+    label: str  # plain words that say what is estimated, e.g. "median PR review time"
     unit: str  # unit of the untransformed outcome, e.g. "hours"
     required: bool = False  # a required outcome that cannot be estimated is an error
     poisson: bool = False  # counts: also a fixed-effects Poisson GLM (multiplicative effect)
+    #: a finding of the report's summary; False: only its own event-study section and the tables
+    #: (robustness outcomes such as the medians, which restate a summarised duration another way)
+    headline: bool = True
 
     @property
     def effect_unit(self) -> str:
-        """Unit of ``estimate`` in the tables: log points for log outcomes, else the outcome's unit."""
-        return "log points (effect_pct: % change)" if self.kind == "log" else self.unit
+        """Unit of ``estimate`` in the tables: log points, percentage points, or the outcome's unit."""
+        if self.kind == "log":
+            return "log points (effect_pct: % change)"
+        if self.kind == "rate":
+            return "percentage points (effect_pct: % of the adopters' pre-adoption rate)"
+        return self.unit
+
+    @property
+    def scale(self) -> float:
+        """Factor applied to the panel column before estimating: rates (0-1) are estimated in percent."""
+        return 100.0 if self.kind == "rate" else 1.0
 
 
 OUTCOMES: tuple[Outcome, ...] = (
+    # durations as the developer-week mean of ln(hours): the effect is on the geometric mean
     Outcome(
         name="review_hours",
         column="log_review_hours_mean",
         kind="log",
-        label="median PR review time",
+        label="PR review time (geometric mean)",
         unit="hours",
         required=True,
     ),
@@ -146,15 +171,47 @@ OUTCOMES: tuple[Outcome, ...] = (
         name="pickup_hours",
         column="log_pickup_hours_mean",
         kind="log",
-        label="PR pickup time (opened to first review)",
+        label="PR pickup time (geometric mean, opened to first review)",
         unit="hours",
     ),
     Outcome(
         name="lead_time_hours",
         column="log_lead_time_hours_mean",
         kind="log",
-        label="lead time for changes (first commit to production)",
+        label="lead time for changes (geometric mean, first commit to production)",
         unit="hours",
+    ),
+    Outcome(
+        name="change_failure_rate",
+        column="change_failure_rate",
+        kind="rate",
+        label="change failure rate",
+        unit="% of the developer's changes first deployed that week",
+    ),
+    # the same durations as ln(developer-week median): robust to one outlying PR in a week
+    Outcome(
+        name="review_hours_median",
+        column="log_review_hours_p50",
+        kind="log",
+        label="median PR review time",
+        unit="hours",
+        headline=False,
+    ),
+    Outcome(
+        name="pickup_hours_median",
+        column="log_pickup_hours_p50",
+        kind="log",
+        label="median PR pickup time",
+        unit="hours",
+        headline=False,
+    ),
+    Outcome(
+        name="lead_time_hours_median",
+        column="log_lead_time_hours_p50",
+        kind="log",
+        label="median lead time for changes",
+        unit="hours",
+        headline=False,
     ),
 )
 
@@ -289,6 +346,17 @@ def _outcome_sample(panel: pd.DataFrame, outcome: Outcome) -> pd.DataFrame:
             f"{PANEL_TABLE}: no AI adopter has a non-null {outcome.column}; nothing to estimate "
             f"{outcome.label} on"
         )
+    if outcome.kind == "rate":
+        values = pd.to_numeric(data[outcome.column])
+        bad = data.loc[(values < 0) | (values > 1)]
+        if len(bad):
+            first = bad.iloc[0]
+            raise PanelDataError(
+                f"{PANEL_TABLE}.{outcome.column} must be a share between 0 and 1, but {len(bad)} row(s) are "
+                f"not, e.g. developer {first['developer_id']} week {_week_label(int(first['_week']))}: "
+                f"{first[outcome.column]!r}; pass rates as fractions (failed / deployed), not percent"
+            )
+        data = data.assign(**{outcome.column: values * outcome.scale})
     return data
 
 
@@ -296,7 +364,8 @@ def _effect_fields(outcome: Outcome, data: pd.DataFrame, estimate: float, ci_low
     """Baseline (adopters' pre-adoption mean in ``data``) and the effect in percent of it.
 
     Log outcomes: exp(b) - 1 (monotone, so the CI maps through), baseline as a geometric mean in the
-    outcome's unit. Counts: b over the baseline.
+    outcome's unit. Counts and rates: b over the baseline (rates: ``data`` is already in percent, so
+    the baseline is the pre-adoption rate in percent and b is in percentage points).
     """
     pre = data[data["_adoption_week"].notna() & (data["_week"] < data["_adoption_week"])]
     baseline = float(pre[outcome.column].mean()) if len(pre) else math.nan
@@ -398,7 +467,8 @@ def estimate_outcome(panel: pd.DataFrame, outcome: Outcome) -> tuple[Estimate, E
     treated, control, cohorts = _unit_counts(data, "_adoption_week")
     extra.update(
         n_control_units=control, n_cohorts=cohorts, withheld_reason=withheld_reason(treated, control),
-        model="two-way fixed effects OLS (developer and week effects), errors clustered by developer",
+        model=_model_prefix(outcome)
+        + "two-way fixed effects OLS (developer and week effects), errors clustered by developer",
         uniform_critical_value=dynamic.uniform_crit if dynamic is not None else math.nan,
     )
     return static, dynamic, extra
@@ -582,11 +652,20 @@ def estimate_outcome_cs(
     extra.update(
         n_control_units=control, n_cohorts=int(np.unique(res.unit_group[res.unit_group > 0]).size),
         withheld_reason=withheld_reason(treated, control), uniform_critical_value=uniform,
-        model=("Callaway & Sant'Anna (2021), never-adopters as controls, doubly robust, unbalanced panel; "
+        model=(_model_prefix(outcome)
+               + "Callaway & Sant'Anna (2021), never-adopters as controls, doubly robust, unbalanced panel; "
                "errors clustered by developer with a G/(G-1) correction and t(G-1) intervals; "
                f"uniform event-study band by multiplier bootstrap ({BOOTSTRAP_ITERATIONS} Rademacher draws)"),
     )
     return static, event, extra, notes
+
+
+def _model_prefix(outcome: Outcome) -> str:
+    """What the outcome is modelled as, in front of the estimator's description in ``model``."""
+    if outcome.kind == "rate":
+        return (f"linear probability model of the developer-week {outcome.label} (in percent, each "
+                "developer-week weighted equally; effect in percentage points): ")
+    return ""
 
 
 def _cs_placebo(data: pd.DataFrame, outcome: Outcome, *, alpha: float) -> dict:

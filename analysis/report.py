@@ -102,6 +102,8 @@ def headline_sentence(row: dict) -> str:
 
     Log outcomes: ``AI adoption cut median PR review time by 18% (95% CI 9% to 26%).``
     Count outcomes: the change per developer-week, and in percent of the pre-adoption mean.
+    Rate outcomes (change failure rate): the change in percentage points, with the adopters'
+    pre-adoption rate, never as a percent of it (a "50% rise" of a 2% rate is 1 point).
     A CI that includes zero gives ``No detectable change in ...``; a withheld estimate says why.
     """
     meta = _outcome_meta(row)
@@ -121,6 +123,8 @@ def headline_sentence(row: dict) -> str:
         verb = "cut" if est < 0 else "increased"
         a, b = sorted((abs(plo), abs(phi)))
         return f"AI adoption {verb} {meta.label} by {_fmt_pct(abs(est))}% (95% CI {_fmt_pct(a)}% to {_fmt_pct(b)}%)."
+    if meta.kind == "rate":
+        return _rate_sentence(meta, row)
     est = row["estimate"]
     if lo <= 0.0 <= hi:
         return (
@@ -134,6 +138,39 @@ def headline_sentence(row: dict) -> str:
     if not _is_missing(pct) and not _is_missing(base):
         sentence += f", {pct:+.0f}% of the adopters' pre-adoption average of {base:.1f}"
     return sentence + "."
+
+
+def _rate_sentence(meta: Outcome, row: dict) -> str:
+    """A rate's finding in percentage points (``estimate`` is in points: the analysis fits 0-100)."""
+    est, lo, hi = row["estimate"], row["ci_low"], row["ci_high"]
+    base = row.get("baseline_mean")
+    before = "" if _is_missing(base) else f"; {base:.1f}% among adopters before they adopted"
+    if lo <= 0.0 <= hi:
+        return (
+            f"No detectable change in {meta.label} after AI adoption (estimate {est:+.1f} percentage points, "
+            f"95% CI {lo:+.1f} to {hi:+.1f}{before})."
+        )
+    verb = "increased" if est > 0 else "reduced"
+    a, b = sorted((abs(lo), abs(hi)))
+    return (
+        f"AI adoption {verb} {meta.label} by {abs(est):.1f} percentage points "
+        f"(95% CI {a:.1f} to {b:.1f}{before})."
+    )
+
+
+def _effect_cells(meta: Outcome, row: dict) -> tuple[str, str]:
+    """The effect and its 95% CI as the estimates table shows them, in the outcome's natural unit."""
+    if meta.kind == "log":
+        row = _with_effect_pct(row)
+        return (f"{row['effect_pct']:+.1f}%", f"{row['effect_pct_ci_low']:+.1f}% to {row['effect_pct_ci_high']:+.1f}%")
+    if meta.kind == "rate":
+        return (f"{row['estimate']:+.1f} pp", f"{row['ci_low']:+.1f} to {row['ci_high']:+.1f} pp")
+    return (f"{row['estimate']:+.3f}", f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f}")
+
+
+def _chart_ylabel(meta: Outcome) -> str:
+    unit = {"log": " (%)", "rate": " (percentage points)"}.get(meta.kind, "")
+    return textwrap.fill(f"Change in {meta.label}{unit}", 34)
 
 
 @dataclass(frozen=True)
@@ -480,7 +517,11 @@ MIN_TREATED_UNITS_FOR_CS = 30
 
 
 def pick_headline_rows(estimates: pd.DataFrame) -> list[dict]:
-    """One row per outcome: the preferred estimator with enough adopters, outcomes in registry order."""
+    """One row per outcome: the preferred estimator with enough adopters, outcomes in registry order.
+
+    Every estimated outcome gets a row (and an event-study section); the summary shows only the
+    outcomes whose :attr:`Outcome.headline` is set (the medians restate the geometric means).
+    """
     order = {o.name: i for i, o in enumerate(OUTCOMES)}
     rank = {e: i for i, e in enumerate(HEADLINE_ESTIMATORS)}
     too_few = (estimates["estimator"] == "callaway_santanna") & (
@@ -548,6 +589,7 @@ def _caveats(rows: list[dict]) -> list[str]:
         weeks = "; ".join(
             f"{int(r['n_obs'] or 0):,} developer-weeks for {m.label}"
             + (" (weeks with a merged pull request that has this measure)" if m.kind == "log" else "")
+            + (" (weeks in which a change of the developer first reached production)" if m.kind == "rate" else "")
             for m, r in zip(metas, rows)
         )
         size = (
@@ -601,7 +643,7 @@ def build_report_context(
             window = (int(weeks.min()), int(weeks.max()))
         chart = None
         if series and not is_withheld(row):
-            ylabel = textwrap.fill(f"Change in {meta.label}" + (" (%)" if meta.kind == "log" else ""), 34)
+            ylabel = _chart_ylabel(meta)
             description = (
                 f"Event study: estimated change in {meta.label} by week relative to AI adoption, with 95% "
                 "confidence intervals; weeks before adoption should be close to zero."
@@ -621,9 +663,10 @@ def build_report_context(
                 "pre_trend_p_value": row.get("pre_trend_p_value"),
                 "chart": chart,
                 "is_primary": i == 0,
+                "in_summary": meta.headline or i == 0,
             }
         )
-    summary_sentences = [f["headline"] for f in findings]
+    summary_sentences = [f["headline"] for f in findings if f["in_summary"]]
     spend_sentence = _spend_sentence(population, n_weeks, cost)
     caveats = _caveats(headline_rows)
     caveats.append(
@@ -653,7 +696,6 @@ def build_report_context(
     all_estimates = []
     for row in _records(estimates.sort_values(["outcome", "estimator"])):
         meta = _outcome_meta(row)
-        is_log = meta.kind == "log"
         if is_withheld(row):
             all_estimates.append(
                 {"outcome": meta.label, "estimator": row["estimator"], "effect": "withheld", "ci": "—",
@@ -661,18 +703,13 @@ def build_report_context(
                  "n_treated_units": int(row["n_treated_units"] or 0), "n_obs": f"{int(row['n_obs'] or 0):,}"}
             )
             continue
-        if is_log:
-            row = _with_effect_pct(row)
+        effect, ci = _effect_cells(meta, row)
         all_estimates.append(
             {
                 "outcome": meta.label,
                 "estimator": row["estimator"],
-                "effect": f"{row['effect_pct']:+.1f}%" if is_log else f"{row['estimate']:+.3f}",
-                "ci": (
-                    f"{row['effect_pct_ci_low']:+.1f}% to {row['effect_pct_ci_high']:+.1f}%"
-                    if is_log
-                    else f"{row['ci_low']:+.3f} to {row['ci_high']:+.3f}"
-                ),
+                "effect": effect,
+                "ci": ci,
                 "p_value": _fmt_p(row["p_value"]),
                 "pre_trend": "—" if _is_missing(row.get("pre_trend_p_value")) else _fmt_p(row["pre_trend_p_value"]),
                 "placebo": "—" if _is_missing(row.get("placebo_p_value")) else _fmt_p(row["placebo_p_value"]),

@@ -70,14 +70,12 @@ def _pipeline(part: dict, lines: list[str], summary: list[str]) -> None:
                      f"**{_fmt(result.get('after_extraction_seconds'))}** | {_fmt(result.get('peak_rss_mb_after_extraction'))} | |")
         summary.append(f"pipeline {preset}: after extraction {_fmt(result.get('after_extraction_seconds'))} s, "
                        f"peak RSS after extraction {_fmt(result.get('peak_rss_mb_after_extraction'))} MB")
-    if part.get("growth_medium_over_small"):
-        growth = part["growth_medium_over_small"]
-        lines += ["", "Growth medium / small: " + ", ".join(
-            f"{k} {v['time']}x time" + (f", {v['peak_rss']}x memory" if "peak_rss" in v else "")
-            for k, v in growth.items() if isinstance(v, dict)) + f" for {growth.get('pull_requests')}x the pull requests."]
-    if part.get("large_generation"):
-        large = part["large_generation"]
-        lines += ["", f"Generating `large`: {_fmt(large.get('seconds'))} s, peak RSS {_fmt(large.get('peak_rss_mb'))} MB."]
+    for key, label in (("growth_medium_over_small", "medium / small"), ("growth_large_over_medium", "large / medium")):
+        growth = part.get(key)
+        if growth:
+            lines += ["", f"Growth {label}: " + ", ".join(
+                f"{k} {v['time']}x time" + (f", {v['peak_rss']}x memory" if "peak_rss" in v else "")
+                for k, v in growth.items() if isinstance(v, dict)) + f" for {growth.get('pull_requests')}x the pull requests."]
     lines.append("")
 
 

@@ -119,8 +119,27 @@ def extract(workdir: Path, preset: str, seed: int, api: str) -> dict:
     }
 
 
-def _direct_records(org):
-    """The organisation's facts as the connectors' records (what an HTTP sync of it lands)."""
+#: pull requests per landed batch in `direct`: a real sync lands a page stream per repository; landing
+#: the facts in chunks of repositories keeps memory flat for `large` and batches at a realistic size
+DIRECT_BATCH_PULL_REQUESTS = 50_000
+
+
+def _repository_chunks(org):
+    """Repository names in chunks of about DIRECT_BATCH_PULL_REQUESTS pull requests."""
+    chunk, size = [], 0
+    for name in sorted(set(org.pull_requests) | set(org.deployments)):
+        chunk.append(name)
+        size += len(org.pull_requests.get(name, ()))
+        if size >= DIRECT_BATCH_PULL_REQUESTS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def _direct_records(org, repositories=None, usage=True):
+    """The organisation's facts as the connectors' records (what an HTTP sync of it lands), for some
+    repositories (all when None), with the Claude Code analytics records when `usage`."""
     from connectors.claude_code import parse_record
     from connectors.records import (
         GithubDeployment, GithubDeploymentCommit, GithubDeploymentStatus, GithubPullRequest,
@@ -131,7 +150,10 @@ def _direct_records(org):
 
     api = GithubApi(org)
     out: dict[str, list] = defaultdict(list)
+    wanted = set(org.pull_requests) | set(org.deployments) if repositories is None else set(repositories)
     for name, pulls in org.pull_requests.items():
+        if name not in wanted:
+            continue
         for pr in pulls:
             out["github/pull_requests"].append(GithubPullRequest(
                 id=pr.pr_id, repository=name, number=pr.number, title=pr.title, state=pr.state, draft=False,
@@ -151,6 +173,8 @@ def _direct_records(org):
                                         if c.message else "")
                 for c in pr.commits[:250])
     for name, deployments in org.deployments.items():
+        if name not in wanted:
+            continue
         successes = []
         for d in deployments:
             out["github/deployments"].append(GithubDeployment(
@@ -173,7 +197,7 @@ def _direct_records(org):
                 out["github/deployment_commits"].append(GithubDeploymentCommit(
                     deployment_id=current.deployment_id, repository=name, environment="production",
                     previous_deployment_id=previous.deployment_id, sha=api._main_commit(name, position).sha))
-    for day in org.usage:
+    for day in org.usage if usage else ():
         actor_day, model_days = parse_record(anthropic_api.record(org, day))
         out["anthropic/claude_code_actor_days"].append(actor_day)
         out["anthropic/claude_code_model_days"].extend(model_days)
@@ -213,16 +237,22 @@ def direct(workdir: Path, preset: str, seed: int, api: str) -> dict:
     mapping = _config_mapping(org, "http://127.0.0.1:9", workdir, truth, None, api)
     mapping.pop("claude_code", None)
     config = parse_config(mapping)
-    started = time.perf_counter()
-    records = _direct_records(org)
-    convert_seconds = time.perf_counter() - started
-    del org
     now = dt.datetime.now(dt.timezone.utc)
+    convert_seconds = land_seconds = 0.0
     started = time.perf_counter()
     sync_team_mapping(config)
-    for entity, rows in records.items():
-        landing.land_batch(config.raw_dir, entity, rows, now)
-    land_seconds = time.perf_counter() - started
+    land_seconds += time.perf_counter() - started
+    batches = 0
+    for index, chunk in enumerate(_repository_chunks(org)):
+        started = time.perf_counter()
+        records = _direct_records(org, chunk, usage=index == 0)
+        convert_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        for entity, rows in records.items():
+            landing.land_batch(config.raw_dir, entity, rows, now)
+            batches += 1
+        land_seconds += time.perf_counter() - started
+        del records
     (workdir / "impact.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False))
     return {
         "generate_seconds": round(generated, 2), "ground_truth_seconds": round(written - generated, 2),
@@ -231,7 +261,7 @@ def direct(workdir: Path, preset: str, seed: int, api: str) -> dict:
         "extract_and_land_seconds_extrapolated": round(sample_seconds * total_prs / sample_prs, 1),
         "convert_facts_to_records_seconds": round(convert_seconds, 2),
         "land_and_validate_seconds": round(land_seconds, 2), "validate_seconds": round(timers.seconds["validate"], 2),
-        "rows": dict(timers.rows), "github_api": api,
+        "batches": batches, "rows": dict(timers.rows), "github_api": api,
         "note": "whole organisation landed from its facts; extraction over HTTP measured on a sample and "
                 "extrapolated by pull requests; transcripts not generated at this size",
     }

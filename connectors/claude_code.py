@@ -105,16 +105,18 @@ class ClaudeCodeAnalyticsClient:
     """Reads the Claude Code analytics report day by day."""
 
     def __init__(
-        self, api_url: str, admin_key: str, *, http: requests.Session | None = None, page_limit: int = PAGE_LIMIT
+        self, api_url: str, admin_key: str, *, http: requests.Session | None = None, page_limit: int = PAGE_LIMIT,
+        timeout: float = 60.0,
     ) -> None:
         self._page_limit = page_limit
+        self._timeout = timeout  # seconds per request; a request that times out is retried like a 503
         self._url = api_url.rstrip("/") + REPORT_PATH
         self._http = http or session()
         self._headers = {"x-api-key": admin_key, "anthropic-version": ANTHROPIC_VERSION}
 
     def _get(self, params: dict[str, Any], day: dt.date) -> dict[str, Any]:
         try:
-            response = self._http.get(self._url, params=params, headers=self._headers, timeout=60)
+            response = self._http.get(self._url, params=params, headers=self._headers, timeout=self._timeout)
         except requests.RequestException as error:
             raise SourceError(
                 SOURCE,

@@ -40,6 +40,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from connectors.http import SourceError
 from connectors.records import ClaudeTranscriptMessage, TeamMember
 
 SOURCE = "claude_transcripts"
@@ -168,9 +169,12 @@ def person_folders(
     unmatched: list[str] = []
     for source in sources:
         root = Path(source.path)
-        if not root.is_dir():
-            unmatched.append(f"{root} (no such folder)")
-            continue
+        if not root.is_dir():  # a typo in the config, not a person without sessions: stop and say so
+            raise SourceError(
+                SOURCE, f"the transcripts folder {root} does not exist",
+                "Fix claude_code.transcripts (or CLAUDE_TRANSCRIPTS): a copy of a developer's ~/.claude, or a "
+                "folder with one subfolder per person",
+            )
         if source.developer:
             entries = [(source.developer, root)]
         else:

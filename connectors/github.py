@@ -3,6 +3,8 @@
 PyGithub follows `Link` pagination and completes objects lazily; this module decides what to read
 and turns the objects into typed records. Pull requests are read newest-updated first and paging
 stops at the cursor, so an incremental run costs a handful of requests plus the changed PRs.
+When a draft became ready for review comes from one paginated stream per repository (the repository's
+issue events, newest first, read down to the same cursor), not a request per PR.
 Deployments are read whole on every run (their statuses change after creation), and for each
 successful deployment to a production environment the commits it shipped are taken from
 `compare(previous successful deployment...this one)`: that is what ties a merged PR to the
@@ -80,20 +82,44 @@ def _first_line(message: str | None) -> str:
     return (message or "").splitlines()[0] if message else ""
 
 
+class _CountingToken(Auth.Token):
+    """A token that counts the requests it signs.
+
+    PyGithub signs every request it sends (pages, lazy completions, GraphQL queries) through its `Auth`,
+    the one per-request hook it offers; the REST path reports its request count from here, like the
+    Jira and PagerDuty connectors do from their own sessions. Requests PyGithub repeats by itself (202
+    and 301 re-sends, urllib3 retries) are not counted again.
+    """
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.signed = 0
+
+    def authentication(self, headers: dict) -> None:
+        self.signed += 1
+        super().authentication(headers)
+
+
 class GithubConnector:
     """Reads the configured repositories of one GitHub (github.com or Enterprise Server)."""
 
     def __init__(self, api_url: str, token: str, *, per_page: int = 100, retries: int = 6) -> None:
         self.api_url = api_url.rstrip("/")
+        self._token = _CountingToken(token)
         self._github = Github(
             base_url=self.api_url,
-            auth=Auth.Token(token),
+            auth=self._token,
             per_page=per_page,
             retry=GithubRetry(total=retries, backoff_factor=0.5),
             seconds_between_requests=None,
             timeout=60,
         )
         self._repositories: dict[str, Repository] = {}
+
+    @property
+    def requests(self) -> int:
+        """Requests sent so far, REST and GraphQL (a client built from `requester.kwargs` shares the token)."""
+        return self._token.signed
 
     def _call(self, what: str, action: Callable[[], T], *, repository: str | None = None) -> T:
         """Run a PyGithub call and turn its failures into errors that say what to do."""
@@ -174,15 +200,33 @@ class GithubConnector:
         batch = PullRequestBatch(repository=full_name)
 
         def read() -> None:
+            ready = self._ready_for_review_times(repo, updated_since)
             for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
                 if updated_since is not None and pr.updated_at < updated_since:
                     break
-                self._read_pull_request(full_name, pr, batch)
+                self._read_pull_request(full_name, pr, batch, ready.get(pr.number))
 
         self._call(f"pull requests of {full_name}", read)
         return batch
 
-    def _read_pull_request(self, full_name: str, pr, batch: PullRequestBatch) -> None:  # noqa: ANN001
+    @staticmethod
+    def _ready_for_review_times(repo: Repository, updated_since: dt.datetime | None) -> dict[int, dt.datetime]:
+        """Issue number -> earliest `ready_for_review` event, from the repository's issue events.
+
+        The list comes newest first, so reading stops at the cursor: marking a PR ready updates it, so a
+        PR whose event is older than the cursor was landed with that event by an earlier run.
+        """
+        ready: dict[int, dt.datetime] = {}
+        for event in repo.get_issues_events():
+            if updated_since is not None and event.created_at < updated_since:
+                break
+            if event.event == "ready_for_review" and event.issue is not None:
+                number = event.issue.number
+                ready[number] = min(ready.get(number, event.created_at), event.created_at)
+        return ready
+
+    def _read_pull_request(self, full_name: str, pr, batch: PullRequestBatch,  # noqa: ANN001
+                           ready_for_review_at: dt.datetime | None = None) -> None:
         author = pr.user
         batch.pull_requests.append(
             GithubPullRequest(
@@ -192,6 +236,7 @@ class GithubConnector:
                 title=pr.title or "",
                 state=pr.state,
                 draft=bool(pr.draft),
+                ready_for_review_at=ready_for_review_at,
                 author_login=_login(author),
                 author_type=getattr(author, "type", None) if author is not None else None,
                 created_at=pr.created_at,

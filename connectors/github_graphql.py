@@ -14,13 +14,16 @@ repositories and deployments stay on REST (`GithubConnector`, which this class e
 
 Differences from REST this module absorbs: a `Bot` actor's GraphQL login lacks the "[bot]" suffix REST
 shows; ids come from `fullDatabaseId` (a BigInt sent as a string: database ids outgrew GraphQL's Int);
-state is OPEN/CLOSED/MERGED where REST says open/closed. A pull request with more than 100 reviews or
+state is OPEN/CLOSED/MERGED where REST says open/closed; the ready-for-review time is the PR's
+`ReadyForReviewEvent` in `timelineItems` (nested in the same page) where REST reads the issue events. A pull request with more than 100 reviews or
 commits gets follow-up queries for the rest of that one connection (rare).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +37,8 @@ _ACTOR = "login __typename"
 _REVIEW_FIELDS = f"fullDatabaseId author {{ {_ACTOR} }} state submittedAt"
 _COMMIT_FIELDS = "commit { oid authoredDate committedDate message author { email user { login } } }"
 _PAGE_INFO = "pageInfo { hasNextPage endCursor }"
+_READY_ARGS = "itemTypes: [READY_FOR_REVIEW_EVENT], "
+_READY_FIELDS = "... on ReadyForReviewEvent { createdAt }"
 
 PULLS_QUERY = f"""
 query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String, $nested: Int!) {{
@@ -45,6 +50,7 @@ query PullRequests($owner: String!, $name: String!, $first: Int!, $after: String
         headRefName baseRefName additions deletions changedFiles
         reviews(first: $nested) {{ nodes {{ {_REVIEW_FIELDS} }} {_PAGE_INFO} }}
         commits(first: $nested) {{ nodes {{ {_COMMIT_FIELDS} }} {_PAGE_INFO} }}
+        timelineItems({_READY_ARGS}first: $nested) {{ nodes {{ {_READY_FIELDS} }} {_PAGE_INFO} }}
       }}
       {_PAGE_INFO}
     }}
@@ -58,11 +64,25 @@ NESTED_QUERY = """
 query More($owner: String!, $name: String!, $number: Int!, $first: Int!, $after: String) {{
   repository(owner: $owner, name: $name) {{
     pullRequest(number: $number) {{
-      {connection}(first: $first, after: $after) {{ nodes {{ {fields} }} {page_info} }}
+      {connection}({arguments}first: $first, after: $after) {{ nodes {{ {fields} }} {page_info} }}
     }}
   }}
 }}
 """
+
+
+#: GitHub's noreply commit address, `<id>+<login>@users.noreply.github.com` (a bot's is `<id>+<app>[bot]@...`)
+_NOREPLY = re.compile(r"^\d+\+(?P<login>[^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
+
+
+def _commit_login(author: dict[str, Any]) -> str | None:
+    """The login REST shows as a commit's author: GraphQL's `GitActor.user` is a User, null for a bot
+    (dependabot's commits), whose login is then read from its noreply address as REST resolves it."""
+    user = author.get("user")
+    if user:
+        return user.get("login")
+    match = _NOREPLY.match(author.get("email") or "")
+    return match.group("login") if match and match.group("login").endswith("[bot]") else None
 
 
 def _time(value: str | None) -> dt.datetime | None:
@@ -164,6 +184,7 @@ class GithubGraphqlConnector(GithubConnector):
                 title=node["title"] or "",
                 state="open" if node["state"] == "OPEN" else "closed",
                 draft=bool(node["isDraft"]),
+                ready_for_review_at=None,  # from timelineItems below
                 author_login=_login(node["author"]),
                 author_type=(node["author"] or {}).get("__typename"),
                 created_at=_time(node["createdAt"]),
@@ -177,6 +198,10 @@ class GithubGraphqlConnector(GithubConnector):
                 deletions=node["deletions"],
                 changed_files=node["changedFiles"],
             )
+            ready = [_time(item["createdAt"]) for item in self._all_nodes(
+                full_name, node["number"], "timelineItems", _READY_FIELDS, node["timelineItems"], _READY_ARGS)
+                if item.get("createdAt")]
+            record = dataclasses.replace(record, ready_for_review_at=min(ready, default=None))
         except (KeyError, TypeError, ValueError) as error:
             raise SourceError(SOURCE, f"an unexpected GraphQL payload for {where} ({type(error).__name__}: {error})",
                               "Report this with the GitHub version; github.api: rest reads the same data",
@@ -203,7 +228,7 @@ class GithubGraphqlConnector(GithubConnector):
                     repository=full_name,
                     pull_number=record.number,
                     sha=commit["oid"],
-                    author_login=(author.get("user") or {}).get("login"),
+                    author_login=_commit_login(author),
                     author_email=author.get("email"),
                     authored_at=_time(commit["authoredDate"]),
                     committed_at=_time(commit["committedDate"]),
@@ -212,12 +237,12 @@ class GithubGraphqlConnector(GithubConnector):
             )
 
     def _all_nodes(self, full_name: str, number: int, connection: str, fields: str,
-                   first_page: dict[str, Any]) -> Iterator[dict[str, Any]]:
+                   first_page: dict[str, Any], arguments: str = "") -> Iterator[dict[str, Any]]:
         """The nodes of a nested connection: the page the main query returned, then follow-up pages."""
         yield from first_page["nodes"]
         page_info = first_page["pageInfo"]
         owner, name = full_name.split("/", 1)
-        query = NESTED_QUERY.format(connection=connection, fields=fields, page_info=_PAGE_INFO)
+        query = NESTED_QUERY.format(connection=connection, arguments=arguments, fields=fields, page_info=_PAGE_INFO)
         while page_info["hasNextPage"]:
             variables = {"owner": owner, "name": name, "number": number, "first": self.nested_page_size,
                          "after": page_info["endCursor"]}

@@ -50,6 +50,12 @@ def is_pull_request(issue) -> bool:  # noqa: ANN001 - github.Issue.Issue
     return issue.pull_request is not None
 
 
+def _listed(issue, field: str):  # noqa: ANN001 - github.Issue.Issue
+    """A field as listed, None when the listing left it out: PyGithub would fetch the issue again for it."""
+    raw = getattr(issue, "_rawData", None)
+    return raw.get(field) if isinstance(raw, dict) else getattr(issue, field)
+
+
 @dataclasses.dataclass
 class IssueBatch:
     repository: str
@@ -98,7 +104,7 @@ class GithubIncidentIssues:
             number=issue.number,
             title=issue.title or "",
             state=issue.state,
-            state_reason=issue.state_reason,
+            state_reason=_listed(issue, "state_reason"),
             author_login=None if login in (None, GHOST_LOGIN) else login,
             labels=",".join(sorted(label.name for label in issue.labels)),
             created_at=issue.created_at,

@@ -98,8 +98,11 @@ def windows(since: dt.datetime, until: dt.datetime, size: dt.timedelta = WINDOW)
 class PagerdutyConnector:
     """Reads incidents of one PagerDuty account (all services, or the configured ones)."""
 
-    def __init__(self, api_url: str, token: str, *, http: requests.Session | None = None) -> None:
+    def __init__(
+        self, api_url: str, token: str, *, http: requests.Session | None = None, timeout: float = 60.0
+    ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.timeout = timeout  # seconds per request; a request that times out is retried like a 503
         self._http = http or session("impact-warehouse (pagerduty)")
         self._http.headers.update({"Authorization": f"Token token={token}", "Accept": ACCEPT})
         self.requests = 0
@@ -109,7 +112,7 @@ class PagerdutyConnector:
         url = self.api_url + path
         for attempt in range(1, PAGE_ATTEMPTS + 1):
             try:
-                response = self._http.get(url, params=params, timeout=60)
+                response = self._http.get(url, params=params, timeout=self.timeout)
             except requests.RequestException as error:
                 reason = type(error).__name__
                 raise SourceError(

@@ -29,7 +29,7 @@ class GithubPullRequest:
     number: int
     title: str
     state: str  # open | closed
-    draft: bool
+    draft: bool  # a draft now (GitHub keeps the flag on a draft closed without being marked ready)
     author_login: str | None  # None for deleted ("ghost") users
     author_type: str | None  # User | Bot
     created_at: dt.datetime
@@ -42,6 +42,9 @@ class GithubPullRequest:
     additions: int
     deletions: int
     changed_files: int
+    #: the first `ready_for_review` event of a PR opened as draft; None if never one. An incremental REST
+    #: sync sees only events since its cursor, so a later version may lack it: staging keeps the earliest
+    ready_for_review_at: dt.datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True)

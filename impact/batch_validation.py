@@ -157,6 +157,30 @@ def suite_for(entity: str):
     return context.suites.add(suite)
 
 
+def suite_size(entity: str) -> int:
+    """How many expectations the entity's suite evaluates on a (non-empty) batch."""
+    return len(suite_for(entity).expectations)
+
+
+@dataclasses.dataclass
+class EntityValidation:
+    """What an entity's suite passed during one sync: the Dagster asset check's metadata.
+
+    A rejected batch is not tallied here: it raises `BatchRejected`, which carries what failed.
+    """
+
+    entity: str
+    batches: int = 0  # non-empty batches validated (an empty batch has nothing to check and is not run)
+    rows: int = 0
+    expectations: int = 0  # expectations evaluated, summed over those batches
+
+    def add_passed(self, rows: int) -> None:
+        if rows:
+            self.batches += 1
+            self.rows += rows
+            self.expectations += suite_size(self.entity)
+
+
 def _describe(result, frame, keys: tuple[str, ...]) -> dict[str, Any]:
     config = result.expectation_config
     kwargs = {k: v for k, v in config.kwargs.items() if k in ("column", "column_list", "column_A", "column_B")}

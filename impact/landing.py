@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.records import RAW_ENTITIES, arrow_schema
@@ -32,6 +33,9 @@ class LandedBatch:
     batch_id: str
     path: Path
     rows: int
+    #: the newest time any landed record carries (UTC; None for an empty batch or an entity without times),
+    #: which is how fresh the landed data is: the asset's freshness metadata
+    newest_record_at: dt.datetime | None = None
 
 
 def _to_utc_wall_time(value: object) -> object:
@@ -55,6 +59,22 @@ def records_table(entity: str, records: Iterable[object]) -> pa.Table:
     return pa.Table.from_pydict(columns, schema=schema)
 
 
+def newest_record_time(table: pa.Table) -> dt.datetime | None:
+    """The latest value of any timestamp or date column of a batch, as an aware UTC datetime."""
+    newest = None
+    for field, column in zip(table.schema, table.columns):
+        if not (pa.types.is_timestamp(field.type) or pa.types.is_date(field.type)):
+            continue
+        value = pc.max(column).as_py()
+        if value is None:
+            continue
+        if not isinstance(value, dt.datetime):  # a date: the start of its UTC day
+            value = dt.datetime.combine(value, dt.time())
+        value = value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+        newest = value if newest is None else max(newest, value)
+    return newest
+
+
 def _batch_id(table: pa.Table) -> str:
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, table.schema) as writer:
@@ -75,6 +95,7 @@ def land_batch(
     failures = validate_batch(entity, table)
     if failures:
         raise BatchRejected(entity, failures, keep_rejected(raw_root, entity, batch_id, table, failures))
+    newest = newest_record_time(table)
     extracted = _to_utc_wall_time(extracted_at)
     table = table.append_column(BATCH_ID, pa.array([batch_id] * table.num_rows, pa.string()))
     table = table.append_column(
@@ -86,7 +107,9 @@ def land_batch(
     temp_path = folder / f".{batch_id}.{os.getpid()}.tmp"
     pq.write_table(table, temp_path)
     os.replace(temp_path, final_path)
-    return LandedBatch(entity=entity, batch_id=batch_id, path=final_path, rows=table.num_rows)
+    return LandedBatch(
+        entity=entity, batch_id=batch_id, path=final_path, rows=table.num_rows, newest_record_at=newest,
+    )
 
 
 def ensure_entity_folders(raw_root: Path) -> None:

@@ -28,6 +28,7 @@ from connectors.github_graphql import GithubGraphqlConnector
 from connectors.team_mapping import read_team_mapping
 from connectors.records import AiAlertThresholds, AiBudget, RepoPath
 from impact.config import ImpactConfig
+from impact.batch_validation import EntityValidation
 from impact.landing import land_batch
 from impact.sync_state import SyncState
 
@@ -41,11 +42,19 @@ class SyncSummary:
     batches: int = 0
     requests: int = 0
     cursors: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: per entity, what its Great Expectations suite passed (shown as Dagster asset checks)
+    validation: dict[str, EntityValidation] = dataclasses.field(default_factory=dict)
+    #: per entity, the newest time a landed record carries (the asset's freshness)
+    newest_record_at: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)
 
     def land(self, config: ImpactConfig, entity: str, records: Iterable[object], now: dt.datetime) -> None:
         batch = land_batch(config.raw_dir, entity, records, now)
         self.rows[entity] += batch.rows
         self.batches += 1
+        self.validation.setdefault(entity, EntityValidation(entity)).add_passed(batch.rows)
+        if batch.newest_record_at is not None:
+            self.newest_record_at[entity] = max(self.newest_record_at.get(entity, batch.newest_record_at),
+                                                batch.newest_record_at)
 
 
 def _state(config: ImpactConfig) -> SyncState:
@@ -122,6 +131,7 @@ def sync_github(config: ImpactConfig, *, full_refresh: bool = False, logger: log
             index, len(repositories), repository, len(pulls.pull_requests), since.isoformat(),
             len(deployments.deployments),
         )
+    summary.requests = connector.requests
     summary.cursors = {k: v for k, v in state.as_dict().items() if k.startswith("github:")}
     return summary
 

@@ -138,6 +138,7 @@ def sync_github_incidents(
             summary.land(config, GITHUB_ISSUES_ENTITY, changed, _utc_now())
         if batch.newest_updated_at is not None:
             state.save(cursor_key, batch.newest_updated_at.isoformat())
+    summary.requests = connector.requests
     summary.cursors = {k: v for k, v in state.as_dict().items() if k.startswith("github:incidents:")}
     logger.info(
         "github incidents: %d repositories, %d new or changed incident issues landed, %d labelled PRs skipped",

@@ -1,4 +1,4 @@
-"""Dagster definitions: wiring only. `dagster dev` from the project root loads this module."""
+"""Dagster definitions: wiring only. `dg dev` (`make dagster`) from the project root loads this module."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Materialise the asset graph from the command line, stage by stage, with a progress bar.
 
-`impact run` and `impact demo` go through here, so the CLI and `dagster dev` run the very same assets;
+`impact run` and `impact demo` go through here, so the CLI and `dg dev` run the very same assets;
 each stage is one Dagster run recorded in the instance at `$DAGSTER_HOME` (default `./.dagster`), so
 the runs show up in the Dagster UI afterwards.
 """

@@ -78,6 +78,19 @@ class OrganisationConfig:
     abandoned_median_hours: float = 120.0
     abandoned_sigma: float = 1.0
     second_reviewer_probability: float = 0.4
+    #: share of PRs opened as drafts (marked ready for review when coding ends; pickup counts from then);
+    #: an abandoned draft is never marked ready nor reviewed
+    draft_share: float = 0.15
+    #: dependency bots opening PRs in every repository (type "Bot"): (login, PRs per repository per week);
+    #: a teammate approves and merges most of them within hours, some are closed as superseded
+    bot_prs_per_week: tuple[tuple[str, float], ...] = (("dependabot[bot]", 0.5), ("renovate[bot]", 0.3))
+    #: share of merged PRs reverted by a later PR (GitHub's revert button: title `Revert "<title>"`, body
+    #: `Reverts <org>/<repo>#<n>`, head `revert-<n>-<branch>`), opened hours after the merge
+    revert_share: float = 0.03
+    revert_delay_median_hours: float = 6.0
+    #: share of reviewed PRs whose author leaves a COMMENTED review on their own PR before the first
+    #: real review (GitHub forbids approving your own PR, not commenting): never pickup nor a review
+    self_review_share: float = 0.1
 
     # --- deployments ---
     deploy_start_week: int = 2

@@ -88,6 +88,21 @@ class PullRequest:
     commits: tuple[Commit, ...]
     reviews: tuple[Review, ...]
     is_treated: bool  # author had adopted Claude Code by created_at (the planted effect applies)
+    opened_as_draft: bool = False
+    #: the `ready_for_review` event of a PR opened as draft; None if never a draft or still one
+    ready_for_review_at: dt.datetime | None = None
+    #: the PR this one reverts (title `Revert "<title>"`, head `revert-<n>-<branch>`), else None
+    reverted_pr_number: int | None = None
+    body: str | None = None  # None: "<title>."
+
+    @property
+    def is_draft(self) -> bool:
+        """GitHub's `draft` flag now: opened as draft and never marked ready (kept when closed)."""
+        return self.opened_as_draft and self.ready_for_review_at is None
+
+    @property
+    def is_bot(self) -> bool:
+        return self.author_login.endswith("[bot]")
 
     @property
     def state(self) -> str:

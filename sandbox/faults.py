@@ -20,6 +20,14 @@ Two ways to say where faults go, combinable in one `FaultPlan`:
 
 Scripted entries win over rates. Every injected fault is recorded in `FaultPlan.fired`.
 
+A third knob rewrites healthy answers instead of failing them: `patches`, `RecordPatch`es that add
+fields to, or drop fields from, every record of a matching 200 JSON answer. `schema_drift(source)` is
+the API changing its schema under a connector (an unknown extra field on every record, an optional
+field the docs allow to be absent left out); `bad_records(source)` is a page whose records break a
+promise of the API (time running backwards, an enum value outside the documented set, two records for
+one key), which the landing's Great Expectations suite must catch. What was patched is counted in
+`FaultPlan.patched` (endpoint -> records).
+
 Responses follow the providers' documentation:
 - GitHub "Rate limits for the REST API": exceeding the primary limit answers 403 or 429 with
   `x-ratelimit-remaining: 0` and `x-ratelimit-reset` (epoch seconds); a secondary limit answers 403
@@ -39,9 +47,10 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import hashlib
+import json
 import threading
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from werkzeug.wrappers import Request
 
@@ -174,6 +183,141 @@ DEFAULT_RATE_FAULTS: dict[str, tuple[Fault, ...]] = {
 }
 
 
+#: The unknown field schema drift adds to every record (a nested object, the hardest shape to ignore).
+DRIFT_FIELD = "x_sandbox_added_field"
+DRIFT_VALUE: dict[str, Any] = {"introduced": "2026-07", "values": [1, 2]}
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordPatch:
+    """Rewrite every record of matching healthy JSON answers (status 200).
+
+    `match` is an endpoint name or glob (as in `ScriptedFault`, without path globs); `records` the dotted
+    path from the body to the list of records ("" when the body is the list; a body that is one object is
+    one record); `add` sets fields (dotted paths reach into nested objects, creating them); `drop`
+    removes fields (dotted paths; a missing one is no error).
+    """
+
+    match: str
+    records: str = ""
+    add: tuple[tuple[str, Any], ...] = ()
+    drop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if "/" in self.match:
+            raise ValueError("a RecordPatch matches endpoint names, not paths")
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown patch source {self.source!r}; known: {', '.join(SOURCES)}")
+
+    @property
+    def source(self) -> str:
+        return self.match.split(".", 1)[0]
+
+    def apply(self, body: Any) -> int:
+        """Patch `body` in place; the number of records patched."""
+        found = _get(body, self.records) if self.records else body
+        records = found if isinstance(found, list) else [found] if isinstance(found, dict) else []
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            for path in self.drop:
+                _drop(record, path)
+            for path, value in self.add:
+                _set(record, path, json.loads(json.dumps(value)))  # a fresh copy per record
+        return sum(isinstance(r, dict) for r in records)
+
+
+def _get(body: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(body, dict):
+            return None
+        body = body.get(part)
+    return body
+
+
+def _set(record: dict, path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    for part in parents:
+        child = record.get(part)
+        if not isinstance(child, dict):
+            child = record[part] = {}
+        record = child
+    record[last] = value
+
+
+def _drop(record: dict, path: str) -> None:
+    *parents, last = path.split(".")
+    parent = _get(record, ".".join(parents)) if parents else record
+    if isinstance(parent, dict):
+        parent.pop(last, None)
+
+
+def _drift(match: str, records: str, drop: str, extra_at: str = "") -> RecordPatch:
+    field = f"{extra_at}.{DRIFT_FIELD}" if extra_at else DRIFT_FIELD
+    return RecordPatch(match, records, add=((field, DRIFT_VALUE),), drop=(drop,) if drop else ())
+
+
+#: Per source: which optional field schema drift leaves out (fields the providers document as absent
+#: in some answers), and where it adds the unknown one.
+SCHEMA_DRIFT: dict[str, tuple[RecordPatch, ...]] = {
+    # GitHub: `merge_commit_sha` is null until GitHub has computed the merge commit; `state_reason` is
+    # one of the issue fields GitHub added later and leaves out on older servers (GHES).
+    "github": (
+        _drift("github.pulls.list", "", "merge_commit_sha"),
+        _drift("github.pulls.get", "", "merge_commit_sha"),
+        _drift("github.pulls.reviews", "", ""),
+        _drift("github.issues.list", "", "state_reason"),
+        _drift("github.issues.get", "", "state_reason"),
+        # GraphQL answers exactly the selection: drift there is a nullable field answered null.
+        RecordPatch("github.graphql", "data.repository.pullRequests.nodes",
+                    add=((DRIFT_FIELD, DRIFT_VALUE), ("mergeCommit", None))),
+    ),
+    # Jira: `priority` is absent when the field is hidden from the project's screens.
+    "jira": (
+        _drift("jira.search_jql", "issues", "fields.priority", extra_at="fields"),
+        _drift("jira.search", "issues", "fields.priority", extra_at="fields"),
+    ),
+    # PagerDuty: `priority` is only present on accounts with incident priorities enabled.
+    "pagerduty": (_drift("pagerduty.incidents.list", "incidents", "priority"),),
+    # Anthropic: `terminal_type` is only reported when Claude Code knows the terminal.
+    "anthropic": (_drift("anthropic.claude_code_usage", "data", "terminal_type"),),
+}
+
+#: Per source: a page of records that break a promise of the API (what the landing's GE suite catches).
+BAD_RECORDS: dict[str, tuple[RecordPatch, ...]] = {
+    # time running backwards: an issue closed before it was opened, a pull request created after its
+    # last update (REST pull requests have the `repeat_page` fault: page 1's items twice)
+    "github": (
+        RecordPatch("github.issues.list", "", add=(("closed_at", "2001-01-01T00:00:00Z"),)),
+        RecordPatch("github.graphql", "data.repository.pullRequests.nodes",
+                    add=(("createdAt", "2099-01-01T00:00:00Z"),)),
+    ),
+    # an issue created after its last update
+    "jira": tuple(
+        RecordPatch(endpoint, "issues", add=(("fields.created", "2099-01-01T00:00:00.000+0000"),))
+        for endpoint in ("jira.search_jql", "jira.search")
+    ),
+    # a status outside the documented triggered | acknowledged | resolved
+    "pagerduty": (RecordPatch("pagerduty.incidents.list", "incidents", add=(("status", "snoozed"),)),),
+    # every record of a day attributed to one actor: two records for one (date, actor) key
+    "anthropic": (
+        RecordPatch("anthropic.claude_code_usage", "data", add=(
+            ("actor", {"type": "user_actor", "email_address": "misattributed@hoco.io"}), ("terminal_type", "vscode"),
+        )),
+    ),
+}
+
+
+def schema_drift(*sources: str) -> tuple[RecordPatch, ...]:
+    """The schema-drift patches of the given sources (every source when none is given)."""
+    return tuple(p for source in (sources or tuple(SCHEMA_DRIFT)) for p in SCHEMA_DRIFT[source])
+
+
+def bad_records(*sources: str) -> tuple[RecordPatch, ...]:
+    """The bad-record patches of the given sources (every source when none is given)."""
+    return tuple(p for source in (sources or tuple(BAD_RECORDS)) for p in BAD_RECORDS[source])
+
+
 class FaultPlan:
     """Where and which faults the sandbox injects; install with `SandboxServer(faults=...)` or
     `server.faults = plan` (installing restarts the plan's counting)."""
@@ -185,8 +329,10 @@ class FaultPlan:
         rates: dict[str, float] | None = None,
         rate_faults: dict[str, Sequence[Fault]] | None = None,
         seed: int = 0,
+        patches: Iterable[RecordPatch] = (),
     ):
         self.script = tuple(s if isinstance(s, ScriptedFault) else ScriptedFault(*s) for s in script)
+        self.patches = tuple(patches)
         self.rates = dict(rates or {})
         kinds = {**DEFAULT_RATE_FAULTS, **(rate_faults or {})}
         self.rate_faults = {source: tuple(faults) for source, faults in kinds.items()}
@@ -209,6 +355,7 @@ class FaultPlan:
             self._matched: Counter[int] = Counter()  # script index -> matching applicable requests seen
             self._seen: Counter[str] = Counter()  # source + request key -> occurrences
             self.fired: list[FiredFault] = []
+            self.patched: Counter[str] = Counter()  # endpoint -> records rewritten by `patches`
 
     def decide(self, source: str, endpoint: str, request: Request) -> Fault | None:
         """The fault this request gets, if any; records it in `fired`."""
@@ -236,6 +383,20 @@ class FaultPlan:
             if chosen is not None:
                 self.fired.append(FiredFault(source, endpoint, path, chosen.kind, chosen.status))
             return chosen
+
+    def patch(self, endpoint: str, body: bytes) -> bytes | None:
+        """The body of a healthy JSON answer with this plan's record patches applied (None: unchanged)."""
+        chosen = [p for p in self.patches if fnmatch.fnmatchcase(endpoint, p.match)]
+        if not chosen:
+            return None
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return None
+        count = sum(p.apply(payload) for p in chosen)
+        with self._lock:
+            self.patched[endpoint] += count
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     def fired_kinds(self) -> Counter[str]:
         with self._lock:

@@ -21,10 +21,10 @@ from werkzeug.wrappers import Request, Response
 from sandbox.entities import Commit
 from sandbox.faults import Fault
 from sandbox.clock import HOUR, horizon
-from sandbox.github_payloads import GithubRenderer, IssueView, Roots
+from sandbox.github_payloads import GithubRenderer, IssueEvent, IssueView, Roots
 from sandbox.incidents import github_issue_author, github_issue_numbers
 from sandbox.organisation import Organisation
-from sandbox.pull_requests import root_sha
+from sandbox.pull_requests import BOTS, root_sha
 from sandbox.rng import Stream, stable_sha
 from sandbox.web import int_arg, json_body, json_response, paginate
 
@@ -54,6 +54,7 @@ ROUTES = (
     ("/repos/<owner>/<repo>/deployments", "github.deployments.list"),
     ("/repos/<owner>/<repo>/issues", "github.issues.list"),
     ("/repos/<owner>/<repo>/issues/<int:number>", "github.issues.get"),
+    ("/repos/<owner>/<repo>/issues/events", "github.issues.events"),
     ("/repos/<owner>/<repo>/deployments/<int:deployment_id>", "github.deployments.get"),
     ("/repos/<owner>/<repo>/deployments/<int:deployment_id>/statuses", "github.deployments.statuses"),
 )
@@ -105,6 +106,7 @@ class GithubApi:
             name.lower(): {c.sha: c for pr in pulls for c in pr.commits} for name, pulls in org.pull_requests.items()
         }
         self._issue_views: dict[str, list[IssueView]] | None = None
+        self._issue_events: dict[str, tuple[list[IssueEvent], dict[int, IssueView]]] = {}
         self._issue_lock = threading.Lock()
 
     @property
@@ -207,6 +209,7 @@ class GithubApi:
 
     def _users_get(self, request, roots, login):
         known = {d.login for d in self.org.developers} | {self.org.github_org, "web-flow", "github-actions[bot]", "ghost"}
+        known |= set(BOTS)
         if login not in known:
             raise NotFound
         return self.render.user_detail(roots, login), None
@@ -357,6 +360,20 @@ class GithubApi:
         page, link = paginate(request, items)
         return [self.render.issue(roots, found, i) for i in page], link
 
+    def _issues_events(self, request, roots, owner, repo):
+        """Every issue and PR event of the repository, newest first (no filters, as on GitHub)."""
+        found = self._repo(owner, repo)
+        with self._issue_lock:
+            cached = self._issue_events.get(found.full_name)
+        if cached is None:
+            views = {item.number: item for item in self.issue_views[found.full_name]}
+            cached = (issue_events(found.full_name, self.org.pull_requests[found.full_name], views.values()), views)
+            with self._issue_lock:
+                self._issue_events[found.full_name] = cached
+        events, views = cached
+        page, link = paginate(request, events)
+        return [self.render.issue_event(roots, found, e, views[e.number]) for e in page], link
+
     def _issues_get(self, request, roots, owner, repo, number):
         found = self._repo(owner, repo)
         for item in self.issue_views[found.full_name]:
@@ -381,6 +398,30 @@ class GithubApi:
         return [self.render.deployment_status(roots, found, deployment, s) for s in page], link
 
 
+def issue_events(full_name: str, pulls, views) -> list[IssueEvent]:  # noqa: ANN001
+    """A repository's issue events, newest first: each draft's `ready_for_review`, each merge (`merged`
+    then `closed` at the same second, as GitHub records a merge) and each other close."""
+    events: list[IssueEvent] = []
+
+    def add(number: int, kind: str, actor: str, when: dt.datetime, commit_id: str | None = None) -> None:
+        event_id = 6_000_000_000 + int(stable_sha("issue-event", full_name, number, kind)[:8], 16)
+        events.append(IssueEvent(event_id, number, kind, actor, when, commit_id))
+
+    for pr in pulls:
+        if pr.ready_for_review_at is not None:
+            add(pr.number, "ready_for_review", pr.author_login, pr.ready_for_review_at)
+        if pr.merged_at is not None:
+            add(pr.number, "merged", pr.author_login, pr.merged_at, pr.merge_commit_sha)
+        if pr.closed_at is not None:
+            add(pr.number, "closed", pr.author_login, pr.closed_at)
+    for item in views:
+        if item.pull_request_merged_at is False and item.closed_at is not None:
+            add(item.number, "closed", item.author_login, item.closed_at)
+    order = {"ready_for_review": 0, "merged": 1, "closed": 2}
+    events.sort(key=lambda e: (e.created_at, order.get(e.event, 3), e.number), reverse=True)
+    return events
+
+
 def issue_views(org: Organisation, pull_labels: dict[tuple[str, int], tuple[str, ...]]) -> dict[str, list[IssueView]]:
     """Per repository, what the issues endpoints list: every PR, and the incident issues of teams that
     report incidents in GitHub (numbered after the PRs; see `sandbox.incidents.github_issue_numbers`)."""
@@ -396,10 +437,10 @@ def issue_views(org: Organisation, pull_labels: dict[tuple[str, int], tuple[str,
             views[name].append(
                 IssueView(
                     issue_id=ISSUE_ID_BASE + index[name] * 100_000 + pr.number,
-                    number=pr.number, title=pr.title, body=f"{pr.title}.", state=pr.state, state_reason=None,
+                    number=pr.number, title=pr.title, body=pr.body if pr.body is not None else f"{pr.title}.", state=pr.state, state_reason=None,
                     author_login=pr.author_login, labels=pull_labels.get((name, pr.number), ()), comments=0,
                     created_at=pr.created_at, updated_at=pr.updated_at, closed_at=pr.closed_at,
-                    pull_request_merged_at=pr.merged_at,
+                    pull_request_merged_at=pr.merged_at, pull_request_draft=pr.is_draft,
                 )
             )
     numbers = github_issue_numbers(org.incidents, org.pull_requests)

@@ -12,6 +12,9 @@ GraphQL reference:
   updatedAt, closedAt, mergedAt, merged, mergeCommit{oid}, headRefName, baseRefName, additions,
   deletions, changedFiles, `reviews(first, after)`, `commits(first, after)` (at most 250 commits, as
   GitHub caps a pull request's commit list);
+- `PullRequest.timelineItems(first|last, after, itemTypes: [READY_FOR_REVIEW_EVENT, MERGED_EVENT,
+  CLOSED_EVENT])`: the union `PullRequestTimelineItems`, whose members are read through inline fragments
+  (`... on ReadyForReviewEvent { createdAt actor { login } }`); the only fragments this sandbox accepts;
 - `PullRequestReview`: databaseId, fullDatabaseId, author, state, submittedAt; `PullRequestCommit.commit`: oid,
   authoredDate, committedDate, message, messageHeadline, `author`/`committer` (GitActor: name, email,
   date, user{login});
@@ -45,6 +48,7 @@ from sandbox.faults import Fault
 from sandbox.github_api import _token  # the same Authorization parsing as REST
 from sandbox.github_payloads import BOT, ORG_ID, node_id
 from sandbox.organisation import Organisation
+from sandbox.pull_requests import BOTS
 from sandbox.web import iso, json_body, json_response
 
 ENDPOINT = "github.graphql"
@@ -142,6 +146,13 @@ class Field:
 
 
 @dataclasses.dataclass
+class InlineFragment(Field):
+    """`... on Type { fields }`: its fields apply only when the object is of `type_condition`."""
+
+    type_condition: str = ""
+
+
+@dataclasses.dataclass
 class Operation:
     kind: str  # query (mutations and subscriptions are refused)
     variables: dict[str, tuple[str, Any]]  # name -> (type text, default value or None)
@@ -234,13 +245,24 @@ class _Parser:
         fields: list[Field] = []
         while self.peek.text != "}":
             if self.peek.kind == "spread":
-                raise GraphqlError("Fragments are not supported by this sandbox", line=self.peek.line,
-                                   column=self.peek.column)
+                fields.append(self.inline_fragment())
+                continue
             fields.append(self.field())
         self.advance()
         if not fields:
             raise self._error(self.tokens[self.index - 1])
         return fields
+
+    def inline_fragment(self) -> InlineFragment:
+        spread = self.advance()
+        if self.peek.text != "on" or self.peek.kind != "name":
+            raise GraphqlError("Named fragments are not supported by this sandbox (inline `... on Type` are)",
+                               line=spread.line, column=spread.column)
+        self.advance()
+        condition = self.name()
+        selections = self.selection_set()
+        return InlineFragment(f"... on {condition.text}", None, {}, selections, spread.line, spread.column,
+                              type_condition=condition.text)
 
     def field(self) -> Field:
         first = self.name()
@@ -313,7 +335,7 @@ def _resolve_value(value: Any, variables: dict[str, Any]) -> Any:
 
 # --- cost ------------------------------------------------------------------------------------------
 
-CONNECTIONS = frozenset({"pullRequests", "reviews", "commits"})
+CONNECTIONS = frozenset({"pullRequests", "reviews", "commits", "timelineItems"})
 
 
 def query_cost(selections: list[Field], variables: dict[str, Any]) -> int:
@@ -384,6 +406,11 @@ class _Executor:
         resolver: Callable = getattr(self, "_type_" + type_name)
         result: dict[str, Any] = {}
         for field in fields:
+            if isinstance(field, InlineFragment):
+                concrete = self._typename(type_name, obj)
+                if field.type_condition in (concrete, type_name):
+                    result.update(self.select(concrete, obj, field.selections, path))
+                continue
             args = {k: _resolve_value(v, self.variables) for k, v in field.arguments.items()}
             here = path + [field.key]
             if field.name == "__typename":
@@ -404,8 +431,10 @@ class _Executor:
                             field.line, field.column)
 
     def _typename(self, type_name: str, obj: Any) -> str:
+        if type_name == "PullRequestTimelineItems":
+            return TIMELINE_TYPES[obj.event]
         if type_name == "Actor":
-            if obj.login == BOT["login"]:
+            if obj.login.endswith("[bot]"):
                 return "Bot"
             return "Organization" if obj.login == self.api.org.github_org else "User"
         return type_name
@@ -491,6 +520,8 @@ class _Executor:
         "PullRequestReviewConnection", obj, field, path)
     _type_PullRequestCommitConnection = lambda self, obj, field, args, path: self._connection_field(  # noqa: E731
         "PullRequestCommitConnection", obj, field, path)
+    _type_PullRequestTimelineItemsConnection = lambda self, obj, field, args, path: self._connection_field(  # noqa: E731
+        "PullRequestTimelineItemsConnection", obj, field, path)
 
     def _connection_field(self, type_name: str, obj, field: Field, path: list):
         node_type, page = obj
@@ -518,6 +549,8 @@ class _Executor:
         "PullRequestReviewEdge", obj, field, path)
     _type_PullRequestCommitEdge = lambda self, obj, field, args, path: self._edge(  # noqa: E731
         "PullRequestCommitEdge", obj, field, path)
+    _type_PullRequestTimelineItemsEdge = lambda self, obj, field, args, path: self._edge(  # noqa: E731
+        "PullRequestTimelineItemsEdge", obj, field, path)
 
     def _type_PageInfo(self, page: Page, field, args, path):
         empty = not page.items
@@ -535,7 +568,7 @@ class _Executor:
         merged = pr.merged_at is not None
         simple = {
             "id": node_id("PR", pr.pr_id), "databaseId": pr.pr_id, "fullDatabaseId": str(pr.pr_id), "number": pr.number, "title": pr.title,
-            "state": _pr_state(pr), "isDraft": False, "createdAt": iso(pr.created_at),
+            "state": _pr_state(pr), "isDraft": pr.is_draft, "createdAt": iso(pr.created_at),
             "updatedAt": iso(pr.updated_at), "closedAt": iso(pr.closed_at), "mergedAt": iso(pr.merged_at),
             "merged": merged, "headRefName": pr.head_ref, "baseRefName": pr.base_ref, "additions": pr.additions,
             "deletions": pr.deletions, "changedFiles": pr.changed_files, "closed": pr.closed_at is not None,
@@ -550,7 +583,35 @@ class _Executor:
             return self.connection("PullRequestReview", list(pr.reviews), field, args, path)
         if field.name == "commits":
             return self.connection("PullRequestCommit", list(pr.commits[:MAX_PR_COMMITS]), field, args, path)
+        if field.name == "timelineItems":
+            wanted = args.get("itemTypes")
+            unknown = [t for t in wanted or () if t not in ITEM_TYPES.values()]
+            if unknown:
+                raise GraphqlError(f"Argument 'itemTypes' has an invalid value ({unknown[0]}); this sandbox knows "
+                                   f"{', '.join(sorted(ITEM_TYPES.values()))}", "argumentLiteralsIncompatible", path)
+            items = [e for e in _timeline(pr) if not wanted or ITEM_TYPES[e.event] in wanted]
+            return self.connection("PullRequestTimelineItems", items, field, args, path)
         raise self.unknown("PullRequest", field, path)
+
+    def _type_PullRequestTimelineItems(self, obj, field, args, path):
+        raise GraphqlError(f"Selections can't be made directly on unions (see selections on "
+                           f"PullRequestTimelineItems): use `... on {TIMELINE_TYPES[obj.event]}`",
+                           "selectionMismatch", path, field.line, field.column)
+
+    def _timeline_event(self, type_name: str, event: "_TimelineEvent", field, args, path):
+        simple = {"id": node_id(type_name, f"{event.number}-{event.event}"), "createdAt": iso(event.created_at)}
+        if field.name in simple:
+            return self.scalar(field, simple[field.name], path)
+        if field.name == "actor":
+            return self.select("Actor", Actor(event.actor_login), field.selections, path)
+        raise self.unknown(type_name, field, path)
+
+    _type_ReadyForReviewEvent = lambda self, obj, field, args, path: self._timeline_event(  # noqa: E731
+        "ReadyForReviewEvent", obj, field, args, path)
+    _type_MergedEvent = lambda self, obj, field, args, path: self._timeline_event(  # noqa: E731
+        "MergedEvent", obj, field, args, path)
+    _type_ClosedEvent = lambda self, obj, field, args, path: self._timeline_event(  # noqa: E731
+        "ClosedEvent", obj, field, args, path)
 
     def _type_PullRequestReview(self, review: Review, field, args, path):
         simple = {
@@ -601,7 +662,7 @@ class _Executor:
             return self.scalar(field, simple[field.name], path)
         if field.name == "user":
             # GitActor.user is a User: a bot (or web-flow's GitHub identity) is no User, so null.
-            is_user = login and login != BOT["login"]
+            is_user = login and not login.endswith("[bot]")
             return self.select("Actor", Actor(login) if is_user else None, field.selections, path)
         raise self.unknown("GitActor", field, path)
 
@@ -610,8 +671,8 @@ class _Executor:
             # GraphQL names a bot by its app slug; REST appends "[bot]".
             return self.scalar(field, actor.login.removesuffix("[bot]"), path)
         if field.name == "databaseId":
-            return self.scalar(field, BOT["id"] if actor.login == BOT["login"] else
-                               self.api.user_ids.get(actor.login, ORG_ID), path)
+            bot_id = BOT["id"] if actor.login == BOT["login"] else BOTS.get(actor.login, (None,))[0]
+            return self.scalar(field, bot_id or self.api.user_ids.get(actor.login, ORG_ID), path)
         if field.name == "url":
             return self.scalar(field, f"https://github.com/{actor.login}", path)
         raise self.unknown(self._typename("Actor", actor), field, path)
@@ -620,6 +681,30 @@ class _Executor:
 @dataclasses.dataclass(frozen=True)
 class _MergeCommit:
     oid: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _TimelineEvent:
+    number: int
+    event: str  # ready_for_review | merged | closed (the REST event names)
+    actor_login: str
+    created_at: Any
+
+
+TIMELINE_TYPES = {"ready_for_review": "ReadyForReviewEvent", "merged": "MergedEvent", "closed": "ClosedEvent"}
+ITEM_TYPES = {"ready_for_review": "READY_FOR_REVIEW_EVENT", "merged": "MERGED_EVENT", "closed": "CLOSED_EVENT"}
+
+
+def _timeline(pr: PullRequest) -> list[_TimelineEvent]:
+    """The PR's timeline events this sandbox knows, oldest first (the REST issue events, per PR)."""
+    events = []
+    if pr.ready_for_review_at is not None:
+        events.append(_TimelineEvent(pr.number, "ready_for_review", pr.author_login, pr.ready_for_review_at))
+    if pr.merged_at is not None:
+        events.append(_TimelineEvent(pr.number, "merged", pr.author_login, pr.merged_at))
+    if pr.closed_at is not None:
+        events.append(_TimelineEvent(pr.number, "closed", pr.author_login, pr.closed_at))
+    return events
 
 
 def _pr_state(pr: PullRequest) -> str:

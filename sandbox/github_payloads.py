@@ -14,7 +14,7 @@ from urllib.parse import quote
 from sandbox.entities import Commit, Deployment, DeploymentStatus, PullRequest, Repository, Review
 from sandbox.incidents import incident_fix_pulls
 from sandbox.organisation import Organisation
-from sandbox.pull_requests import root_sha
+from sandbox.pull_requests import BOTS, root_sha
 from sandbox.rng import stable_sha
 from sandbox.web import iso
 
@@ -48,6 +48,19 @@ class IssueView:
     updated_at: dt.datetime
     closed_at: dt.datetime | None
     pull_request_merged_at: dt.datetime | None | bool = False
+    pull_request_draft: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueEvent:
+    """One entry of `GET /repos/{o}/{r}/issues/events`: ready_for_review, merged or closed."""
+
+    event_id: int
+    number: int
+    event: str
+    actor_login: str
+    created_at: dt.datetime
+    commit_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +94,8 @@ class GithubRenderer:
             ident = BOT
         elif login == GHOST["login"]:
             ident = GHOST
+        elif login in BOTS:
+            ident = {"login": login, "id": BOTS[login][0], "type": "Bot"}
         elif login == WEB_FLOW["login"]:
             ident = WEB_FLOW
         elif login == self.org.github_org:
@@ -230,7 +245,7 @@ class GithubRenderer:
         }
         if item.pull_request_merged_at is not False:
             pr_url = f"{repo_url}/pulls/{item.number}"
-            payload["draft"] = False
+            payload["draft"] = item.pull_request_draft
             payload["pull_request"] = {
                 "url": pr_url,
                 "html_url": html,
@@ -265,7 +280,7 @@ class GithubRenderer:
             "locked": False,
             "title": pr.title,
             "user": self.user(roots, pr.author_login),
-            "body": f"{pr.title}.",
+            "body": pr.body if pr.body is not None else f"{pr.title}.",
             "labels": [self.label(roots, repo, name) for name in self.pull_labels.get((pr.repository, pr.number), ())],
             "milestone": None,
             "active_lock_reason": None,
@@ -304,7 +319,7 @@ class GithubRenderer:
             },
             "author_association": "MEMBER",
             "auto_merge": None,
-            "draft": False,
+            "draft": pr.is_draft,
         }
         if full:
             merged = pr.merged_at is not None
@@ -323,6 +338,24 @@ class GithubRenderer:
                 changed_files=pr.changed_files,
             )
         return payload
+
+    def issue_event(self, roots: Roots, repo: Repository, event: IssueEvent, item: IssueView) -> dict:
+        """An issue event as the repository-wide list gives it (with its `issue`; GitHub's event types
+        `ready_for_review`, `merged` (with the merge commit) and `closed`)."""
+        repo_url = f"{roots.api}/repos/{repo.full_name}"
+        prefix = {"ready_for_review": "RFRE", "merged": "ME", "closed": "CE"}.get(event.event, "IE")
+        return {
+            "id": event.event_id,
+            "node_id": node_id(prefix, event.event_id),
+            "url": f"{repo_url}/issues/events/{event.event_id}",
+            "actor": self.user(roots, event.actor_login),
+            "event": event.event,
+            "commit_id": event.commit_id,
+            "commit_url": f"{repo_url}/commits/{event.commit_id}" if event.commit_id else None,
+            "created_at": iso(event.created_at),
+            "issue": self.issue(roots, repo, item),
+            "performed_via_github_app": None,
+        }
 
     def review(self, roots: Roots, repo: Repository, pr: PullRequest, review: Review) -> dict:
         pr_url = f"{roots.api}/repos/{repo.full_name}/pulls/{pr.number}"

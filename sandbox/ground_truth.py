@@ -19,6 +19,18 @@ Incidents and change failure (see `sandbox.incidents` for how they are generated
   is_change_failure (successful production deployment with a linked incident or rolled back: CFR's
   numerator under the default configuration; its denominator is every successful production deployment).
 
+Pull requests: `pull_requests.csv`, one row per PR with its stages (DESIGN.md section 5) and
+opened_as_draft, is_draft (GitHub's `draft` flag at the horizon: opened as draft and never marked
+ready, which a closed draft keeps) and ready_for_review_at (the `ready_for_review` event of a PR opened
+as draft). For a PR opened as draft, coding ends and pickup starts at ready_for_review_at (both null
+while it is still a draft), so coding + pickup + review = cycle holds for every PR. is_bot marks the
+dependency bots' PRs (dependabot[bot], renovate[bot]: GitHub type "Bot"): they are PRs like any other
+here (stages, deployments, DORA), but no developer's, so developer metrics and the causal panel leave
+them out (their authors are in no team mapping). is_revert / reverted_pr_number: a PR made with
+GitHub's revert button (title `Revert "<title>"`, body `Reverts <org>/<repo>#<n>`, head
+`revert-<n>-<branch>`) and the number of the PR it reverts. self_review_count: COMMENTED reviews the
+author left on their own PR (before the first real review); they are neither pickup nor review_count.
+
 Jira (see `sandbox.jira_issues`): `jira_issues.csv`, one row per issue: issue_id, key, project_key, type
 (Story | Task | Bug | Incident), status, status_category, priority, created_at, updated_at, started_at
 (first transition into an In Progress category status), resolved_at (the resolution date, else the last
@@ -116,7 +128,9 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
                 repo, pr.number, pr.author_login, pr.state, pr.created_at, f.first_commit_at, f.first_review_at,
                 pr.merged_at, pr.closed_at, f.first_deployed_at, f.coding_hours, f.pickup_hours, f.review_hours,
                 f.deploy_hours, f.cycle_hours, f.lead_time_hours, f.review_count, pr.is_treated, pr.additions,
-                pr.deletions, pr.head_ref, pr.merge_commit_sha,
+                pr.deletions, pr.head_ref, pr.merge_commit_sha, pr.opened_as_draft, pr.is_draft,
+                pr.ready_for_review_at, pr.is_bot, pr.reverted_pr_number is not None, pr.reverted_pr_number,
+                sum(1 for r in pr.reviews if r.reviewer_login == pr.author_login),
             ])
         for d in org.deployments[repo]:
             shipped = d.environment == "production" and d.deployed_at is not None
@@ -131,7 +145,8 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
         ["repository", "number", "author_login", "state", "created_at", "first_commit_at", "first_review_at",
          "merged_at", "closed_at", "first_deployed_at", "coding_hours", "pickup_hours", "review_hours",
          "deploy_hours", "cycle_hours", "lead_time_hours", "review_count", "is_treated", "additions", "deletions",
-         "head_branch", "merge_commit_sha"],
+         "head_branch", "merge_commit_sha", "opened_as_draft", "is_draft", "ready_for_review_at", "is_bot",
+         "is_revert", "reverted_pr_number", "self_review_count"],
         pr_rows,
     )
     _write(

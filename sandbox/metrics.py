@@ -70,12 +70,20 @@ class PullRequestFacts:
     review_count: int
 
     @property
+    def review_ready_at(self) -> dt.datetime | None:
+        """When the PR asked for review: its ready-for-review event if opened as draft (None while still a
+        draft), else its creation. Coding ends and pickup starts here, so coding + pickup + review = cycle."""
+        if self.pr.opened_as_draft:
+            return self.pr.ready_for_review_at
+        return self.pr.created_at
+
+    @property
     def coding_hours(self) -> float | None:
-        return hours(self.first_commit_at, self.pr.created_at)
+        return hours(self.first_commit_at, self.review_ready_at)
 
     @property
     def pickup_hours(self) -> float | None:
-        return hours(self.pr.created_at, self.first_review_at)
+        return hours(self.review_ready_at, self.first_review_at)
 
     @property
     def review_hours(self) -> float | None:

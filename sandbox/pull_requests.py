@@ -25,6 +25,13 @@ NOUNS = (
     "feature flag", "metrics endpoint", "error handling", "search index", "webhook handler", "config loader",
 )
 BRANCH_KINDS = ("feature", "fix", "chore", "refactor")
+#: the dependency bots' GitHub accounts: login -> (user id, commit e-mail) as GitHub shows them
+BOTS = {
+    "dependabot[bot]": (49699333, "49699333+dependabot[bot]@users.noreply.github.com"),
+    "renovate[bot]": (29139614, "29139614+renovate[bot]@users.noreply.github.com"),
+}
+PACKAGES = ("requests", "urllib3", "pydantic", "boto3", "sqlalchemy", "pytest", "numpy", "fastapi", "django",
+            "cryptography", "black", "ruff", "celery", "redis", "protobuf", "grpcio")
 BASE_SHA_LABEL = "initial"
 
 
@@ -81,6 +88,9 @@ def generate_pull_requests(
         if not team_repos:
             continue
         stream = Stream(seed, "prs", developer.login)
+        # Draws added after the planted effects (drafts...) come from their own stream, so turning
+        # them on or off leaves every other draw, and so every other PR, unchanged.
+        extras = Stream(seed, "pr-extras", developer.login)
         rate = rates[developer.seniority] * developer.busyness
         for week in range(config.weeks):
             monday = config.start_date + dt.timedelta(weeks=week)
@@ -89,18 +99,118 @@ def generate_pull_requests(
                 week_rate = rate * math.exp(config.throughput_effect * effect_scale(config, developer, monday))
             for _ in range(stream.poisson(week_rate)):
                 draft = _draft(config, stream, developer, monday)
+                revert = _add_extras(config, extras, draft)
                 repo = stream.choice(team_repos)
-                if draft["created_at"] < end:
-                    drafts[repo.full_name].append(draft)
+                for pr_draft in (draft, revert):
+                    if pr_draft is not None and pr_draft["created_at"] < end:
+                        drafts[repo.full_name].append(pr_draft)
+    for repo in repositories:
+        if by_team.get(repo.team_id):
+            drafts[repo.full_name] += [d for d in _bot_drafts(config, seed, repo) if d["created_at"] < end]
 
     result = {}
     for repo_index, repo in enumerate(repositories):
         ordered = sorted(drafts[repo.full_name], key=lambda d: (d["created_at"], d["author"].login))
-        result[repo.full_name] = [
-            _build(config, seed, repo, repo_index, number, draft, by_team[draft["author"].team_id], end)
-            for number, draft in enumerate(ordered, start=1)
-        ]
+        built: list[PullRequest] = []
+        numbered: dict[int, PullRequest] = {}  # id(draft) -> its PR, for the reverts that name it
+        for number, draft in enumerate(ordered, start=1):
+            team = by_team[repo.team_id if draft["author"].login in BOTS else draft["author"].team_id]
+            pr = _build(config, seed, repo, repo_index, number, draft, team, end, numbered.get(id(draft.get("reverts"))))
+            numbered[id(draft)] = pr
+            built.append(pr)
+        result[repo.full_name] = built
     return result
+
+
+def bot_developer(login: str, team_id: str) -> Developer:
+    """A dependency bot as a PR author: no person, never adopts, belongs to no team mapping."""
+    user_id, email = BOTS[login]
+    return Developer(login=login, user_id=user_id, email=email, display_name=login, team_id=team_id,
+                     seniority="mid", role="bot", jira_account_id=None, busyness=1.0, review_shift=0.0,
+                     planned_adoption_week=None, terminal_type="")
+
+
+def _bot_drafts(config: OrganisationConfig, seed: int, repo: Repository) -> list[dict]:
+    """Dependency-update PRs of each bot in one repository, any day of the week (bots keep no office
+    hours): one commit a minute before opening, one teammate's approval, merged soon after; a fifth are
+    closed unmerged (superseded by a newer version)."""
+    stream = Stream(seed, "bot-prs", repo.full_name)
+    drafts = []
+    for login, rate in config.bot_prs_per_week:
+        author = bot_developer(login, repo.team_id)
+        for week in range(config.weeks):
+            monday = config.start_date + dt.timedelta(weeks=week)
+            for _ in range(stream.poisson(rate)):
+                day = monday + dt.timedelta(days=stream.integer(0, 6))
+                created_at = day_start(day) + dt.timedelta(seconds=int(stream.uniform(1 * HOUR, 7 * HOUR)))
+                first_review_at = created_at + _span(stream, config.pickup_median_hours * 2, config.pickup_sigma, 60)
+                merges = not stream.chance(0.2)
+                end_at = first_review_at + _span(stream, 0.5 if merges else 72.0, 0.8, 60)
+                package = stream.choice(PACKAGES)
+                old = (stream.integer(1, 5), stream.integer(0, 20), stream.integer(0, 9))
+                new = (old[0], old[1] + 1, 0) if stream.chance(0.7) else (old[0], old[1], old[2] + 1)
+                version = lambda v: ".".join(map(str, v))  # noqa: E731
+                if login.startswith("dependabot"):
+                    title = f"Bump {package} from {version(old)} to {version(new)}"
+                    head_ref = f"dependabot/pip/{package}-{version(new)}"
+                else:
+                    title = f"Update dependency {package} to v{version(new)}"
+                    head_ref = f"renovate/{package}-{new[0]}.x"
+                drafts.append(dict(
+                    author=author, first_commit_at=created_at - dt.timedelta(minutes=1), created_at=created_at,
+                    ready_at=created_at, opened_as_draft=False, first_review_at=first_review_at, end_at=end_at,
+                    merges=merges, treated=False, commit_count=1, commit_offsets=[0.0, 0.0, 0.0], reviewer_count=1,
+                    reviewer_draws=[stream.uniform(), stream.uniform()], first_state="APPROVED",
+                    approval_offset=0.5, additions=stream.integer(1, 12), deletions=stream.integer(1, 12),
+                    changed_files=stream.integer(1, 2), title=title, kind="deps", head_ref=head_ref,
+                ))
+    return drafts
+
+
+def _add_extras(config: OrganisationConfig, extras: Stream, draft: dict) -> dict | None:
+    """The awkward cases of one PR, from the extras stream; returns the PR that reverts it, if any.
+
+    Drafts: the draft is opened part-way through coding and marked ready for review when coding ends
+    (the moment `_draft` drew as `created_at`, which becomes `ready_at`), so every span drawn above
+    (pickup from ready, review, coding to ready) keeps its meaning. Self-reviews: the author comments
+    on their own PR between asking for review and the first real review. Reverts: a merged PR is
+    reverted by its author a few hours after the merge, through a small PR a teammate approves fast.
+    Every draw is made whatever the knobs say, so each knob changes its own case only.
+    """
+    opened_as_draft = extras.chance(config.draft_share)
+    fraction = extras.uniform(0.1, 0.8)
+    draft["self_review"] = extras.chance(config.self_review_share)
+    draft["self_review_offset"] = extras.uniform(0.1, 0.9)
+    reverted = extras.chance(config.revert_share)
+    revert_delay = _span(extras, config.revert_delay_median_hours, 1.0, 600)
+    revert_pickup = extras.lognormal(config.pickup_median_hours * HOUR, config.pickup_sigma)
+    revert_review = extras.lognormal(config.review_median_hours * HOUR, config.review_sigma)
+    revert_reviewers = [extras.uniform(), extras.uniform()]
+    draft["ready_at"] = draft["created_at"]
+    draft["opened_as_draft"] = opened_as_draft
+    if opened_as_draft:
+        coding = (draft["ready_at"] - draft["first_commit_at"]).total_seconds()
+        draft["created_at"] = draft["first_commit_at"] + dt.timedelta(seconds=int(coding * fraction))
+    if not (reverted and draft["merges"]):
+        return None
+    # A revert is its author's PR like any other: its pickup and review follow the same model, planted
+    # effects included, so reverts do not bend what the analysis estimates.
+    developer: Developer = draft["author"]
+    created_at = draft["end_at"] + revert_delay
+    adopted_at = adoption_start(developer)
+    treated = adopted_at is not None and created_at >= adopted_at
+    scale = effect_scale(config, developer, created_at.astimezone(dt.timezone.utc).date()) if treated else 0.0
+    pickup = max(60, int(revert_pickup * math.exp(config.pickup_effect * scale)))
+    review = max(120, int(revert_review * math.exp(developer.review_shift + config.review_effect * scale)))
+    first_review_at = created_at + dt.timedelta(seconds=pickup)
+    return dict(
+        author=developer, first_commit_at=created_at - dt.timedelta(minutes=2), created_at=created_at,
+        ready_at=created_at, opened_as_draft=False, first_review_at=first_review_at,
+        end_at=first_review_at + dt.timedelta(seconds=review), merges=True, treated=treated, commit_count=1,
+        commit_offsets=[0.0, 0.0, 0.0], reviewer_count=1, reviewer_draws=revert_reviewers, first_state="APPROVED",
+        approval_offset=0.5, additions=draft["deletions"], deletions=draft["additions"],
+        changed_files=draft["changed_files"], title="", kind="revert", reverts=draft,
+    )
 
 
 def _draft(config: OrganisationConfig, stream: Stream, developer: Developer, monday: dt.date) -> dict:
@@ -160,12 +270,19 @@ def _build(
     draft: dict,
     team: list[Developer],
     end: dt.datetime,
+    reverted: PullRequest | None = None,
 ) -> PullRequest:
     author: Developer = draft["author"]
     key = (repo.full_name, number)
+    title, head_ref, body = draft["title"], draft.get("head_ref") or f"{author.login}/{draft['kind']}-{number}", None
+    if reverted is not None:  # what GitHub's revert button writes
+        title = f'Revert "{reverted.title}"'
+        head_ref = f"revert-{reverted.number}-{reverted.head_ref}"
+        body = f"Reverts {repo.full_name}#{reverted.number}"
 
-    # Commits: the earliest exactly at first_commit_at, the others before the PR was opened.
-    coding = (draft["created_at"] - draft["first_commit_at"]).total_seconds()
+    # Commits: the earliest exactly at first_commit_at, the others before the PR was ready for review
+    # (a draft gets commits after it was opened, as real drafts do).
+    coding = (draft["ready_at"] - draft["first_commit_at"]).total_seconds()
     times = [draft["first_commit_at"]] + sorted(
         draft["first_commit_at"] + dt.timedelta(seconds=int(coding * offset))
         for offset in draft["commit_offsets"][: draft["commit_count"] - 1]
@@ -182,7 +299,7 @@ def _build(
                 author_email=author.email,
                 authored_at=when,
                 committed_at=when,
-                message=f"{draft['title']} (part {index + 1})" if index else draft["title"],
+                message=f"{title} (part {index + 1})" if index else title,
                 parent_sha=parent,
             )
         )
@@ -195,13 +312,23 @@ def _build(
     reviewers = [picked[0]] + ([picked[1]] if draft["reviewer_count"] == 2 and picked[1] != picked[0] else [])
     merged = draft["merges"] and draft["end_at"] < end
     closed = not draft["merges"] and draft["end_at"] < end
+    # An abandoned draft is never marked ready, so nobody reviews it; a draft whose ready time falls
+    # after the horizon is still a draft.
+    never_ready = draft["opened_as_draft"] and not draft["merges"]
+    ready_at = draft["ready_at"] if draft["opened_as_draft"] and not never_ready and draft["ready_at"] < end else None
     review_plan = []
-    if draft["first_review_at"] < end:
+    if draft["first_review_at"] < end and not never_ready:
         review_plan.append((reviewers[0], draft["first_state"], draft["first_review_at"]))
         if merged and (draft["first_state"] != "APPROVED" or len(reviewers) == 2):
             span = (draft["end_at"] - draft["first_review_at"]).total_seconds()
             approved_at = draft["first_review_at"] + dt.timedelta(seconds=max(1, int(span * draft["approval_offset"])))
             review_plan.append((reviewers[-1], "APPROVED", approved_at))
+    if review_plan and draft.get("self_review"):
+        asked = draft["ready_at"] if draft["opened_as_draft"] else draft["created_at"]
+        span = (draft["first_review_at"] - asked).total_seconds()
+        commented = asked + dt.timedelta(seconds=max(1, int(span * draft["self_review_offset"])))
+        if commented < draft["first_review_at"]:
+            review_plan.insert(0, (author, "COMMENTED", commented))
     base_id = 90_000_000 + repo_index * 1_000_000 + number * 10
     reviews = tuple(
         Review(review_id=base_id + i, reviewer_login=r.login, state=state, submitted_at=when, commit_id=head_sha)
@@ -209,14 +336,15 @@ def _build(
     )
 
     closed_at = draft["end_at"] if (merged or closed) else None
-    updated_at = max([draft["created_at"], *(r.submitted_at for r in reviews), *([closed_at] if closed_at else [])])
+    updated_at = max([draft["created_at"], *(r.submitted_at for r in reviews), *([closed_at] if closed_at else []),
+                      *([ready_at] if ready_at else [])])
     return PullRequest(
         pr_id=30_000_000 + repo_index * 100_000 + number,
         repository=repo.full_name,
         number=number,
-        title=draft["title"],
+        title=title,
         author_login=author.login,
-        head_ref=f"{author.login}/{draft['kind']}-{number}",
+        head_ref=head_ref,
         base_ref="main",
         created_at=draft["created_at"],
         updated_at=updated_at,
@@ -229,6 +357,10 @@ def _build(
         commits=tuple(commits),
         reviews=reviews,
         is_treated=draft["treated"],
+        opened_as_draft=draft["opened_as_draft"],
+        ready_for_review_at=ready_at,
+        reverted_pr_number=reverted.number if reverted is not None else None,
+        body=body,
     )
 
 
@@ -243,7 +375,7 @@ def main_history(repo: Repository, pulls: list[PullRequest], developers: dict[st
     history = []
     parent = root_sha(repo.full_name)
     for pr in merged:
-        author = developers[pr.author_login]
+        author = developers.get(pr.author_login) or bot_developer(pr.author_login, repo.team_id)
         history.append(
             Commit(
                 sha=pr.merge_commit_sha,

@@ -5,7 +5,8 @@ only has to point both settings at `server.url`. `request_counts` lets tests and
 how many calls a connector made per endpoint (for example that incremental syncs stop paging): each
 request counts once under its endpoint name ("github.pulls.list"), except a 304 Not Modified, which
 counts under "<endpoint>#304" instead, because it is free of GitHub's rate limit and a benchmark wants
-the two apart. `faults` (a `sandbox.faults.FaultPlan`, replaceable at runtime) injects errors.
+the two apart. `faults` (a `sandbox.faults.FaultPlan`, replaceable at runtime) injects errors and
+rewrites healthy answers' records (schema drift, bad records).
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ class SandboxApp:
             time.sleep(fault.delay)
         api = self.apis.get(endpoint) or self.apis[source]
         response = api.handle(request, endpoint, args, fault)
+        if plan is not None and plan.patches and response.status_code == 200 and response.is_json:
+            patched = plan.patch(endpoint, response.get_data())
+            if patched is not None:
+                response.set_data(patched)
         if fault is not None and fault.kind == "malformed_json" and response.status_code == 200:
             body = response.get_data()
             response.set_data(body[: len(body) // 2])  # a truncated page: never valid JSON

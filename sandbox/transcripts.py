@@ -32,6 +32,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid as uuidlib
+from collections.abc import Collection
 from pathlib import Path
 
 from sandbox.claude_usage import OPUS, OVERNIGHT_NOT_BEFORE, SONNET, overnight_days
@@ -409,11 +410,17 @@ def _subagent(world: TranscriptWorld, stream: Stream, parent: _Session, model: s
     return moment
 
 
-def write_transcripts(org: Organisation, folder: str | Path) -> TranscriptWorld:
-    """Write every developer's transcripts under `folder/<email>/projects/...`; returns what was written."""
+def write_transcripts(org: Organisation, folder: str | Path, emails: Collection[str] | None = None) -> TranscriptWorld:
+    """Write every developer's transcripts under `folder/<email>/projects/...`; returns what was generated.
+
+    `emails` writes only those developers' folders (a quick corpus for a test); the world returned is
+    still the whole organisation's.
+    """
     folder = Path(folder)
     world = generate_transcripts(org)
     for relative, lines in world.files.items():
+        if emails is not None and relative.split("/", 1)[0] not in emails:
+            continue
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         truncated = any(q.startswith(relative + ":") for q in world.quirks["truncated"])

@@ -18,6 +18,20 @@ Scenarios:
   is biased (already-treated adopters serve as controls while their effect is still growing). The
   truth is the estimand of Callaway & Sant'Anna's overall effect: the planted effect averaged over
   the adopters' observed post-adoption developer-weeks.
+- ``cfr``: change failure rate. A production deployment that shipped a PR of an adopter (opened
+  after adoption) causes an incident with doubled odds (sandbox ``cfr_effect`` = log 2: 8% -> 14.8%).
+  Outcome: the developer-week change failure rate of ``marts.mart_ai_impact_panel``, a linear
+  probability model, effects in percentage points. The change failure rate is validated under
+  ``null`` too (its false-positive rate).
+
+Truth for the change failure rate. The sandbox plants the effect on deployments, and a deployment
+ships several people's PRs, so a never-adopter's PR that shares a deployment with an adopter's PR
+is exposed too (spillover), which a comparison with never-adopters nets out. So the truth each
+estimator is judged against is the estimator applied to the planted *expected* shift of every PR's
+failure probability (p1 - p0 for a PR first shipped in a treated deployment that was not rolled back,
+else 0) in place of the observed rate: both estimators are linear in the outcome, so that is exactly
+the number they estimate without sampling noise. ``truth_direct`` is the planted shift averaged over
+the adopters' own post-adoption changes (what an adopter's change risks), shown beside it.
 
 The panel replicates `marts.mart_ai_impact_panel` without the pipeline (so a failure here points
 at the estimators, not at the extraction or dbt): per developer and ISO week (Monday, UTC) of PR
@@ -66,19 +80,25 @@ from analysis.estimates import (  # noqa: E402
 from analysis.poisson import poisson_did  # noqa: E402
 from sandbox.config import PRESETS  # noqa: E402
 from sandbox.ground_truth import adopted_weeks  # noqa: E402
+from sandbox.incidents import _probability, _treated_deployments, link_incidents, rollbacks  # noqa: E402
 from sandbox.metrics import hours, link_deployments, pull_request_facts  # noqa: E402
 from sandbox.organisation import generate_organisation  # noqa: E402
 from sandbox.pull_requests import effect_scale  # noqa: E402
 
 PLANTED = -0.25  # log points of review time, the sandbox default
 THROUGHPUT = math.log(1.15)  # log rate ratio of merged PRs in the "effect" scenario
+CFR_LOG_ODDS = math.log(2.0)  # the "cfr" scenario: adopters' deployments fail with doubled odds
 SCENARIOS: dict[str, dict] = {
     "effect": {"review_effect": PLANTED, "throughput_effect": THROUGHPUT},
     "null": {"review_effect": 0.0},
     "ramp_het": {"review_effect": PLANTED, "effect_ramp_weeks": 8, "effect_cohort_gradient": 1.5},
+    "cfr": {"review_effect": 0.0, "cfr_effect": CFR_LOG_ODDS},
 }
-SEED_BASE = {"effect": 1, "null": 100_001, "ramp_het": 200_001}  # disjoint seeds: independent worlds
+SEED_BASE = {"effect": 1, "null": 100_001, "ramp_het": 200_001, "cfr": 300_001}  # disjoint seeds
 VALIDATED = ("review_hours", "prs_merged")  # the outcomes the small panel builder provides
+CFR = "change_failure_rate"
+#: scenarios that also validate the change failure rate (it needs the deployment links: slower)
+CFR_SCENARIOS = ("null", "cfr")
 WEEK_ORIGIN = dt.date(1970, 1, 5)  # a Monday; integer weeks as analysis.estimates.load_panel counts them
 
 
@@ -90,19 +110,42 @@ def _log_mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else np.nan
 
 
-def build_panel(org, *, durations: bool = False) -> pd.DataFrame:
+def _change_failures(org) -> tuple[set[int], dict[int, float]]:
+    """(change-failure deployment ids by the warehouse's rule, planted failure-probability shift per
+    deployment id): failure = a linked incident (DESIGN section 5, 24 h window) or a rollback; shift =
+    p1 - p0 for a treated deployment (one that shipped an adopter's PR) that was not rolled back."""
+    linked = {d for d in link_incidents(org.incidents, org.deployments).values() if d is not None}
+    failures, shifts = set(linked), {}
+    base = org.config.incidents_per_production_deploy
+    delta = _probability(base, org.config.cfr_effect) - base
+    for repo, deployments in org.deployments.items():
+        rolled_back = set(rollbacks(deployments).values())
+        failures |= rolled_back
+        if delta:
+            treated = _treated_deployments(org.main_commits[repo], deployments, org.pull_requests[repo])
+            shifts.update({d: delta for d in treated - rolled_back})
+    return failures, shifts
+
+
+def build_panel(org, *, durations: bool = False, cfr: bool = False) -> pd.DataFrame:
     """The developer x week panel of marts.mart_ai_impact_panel, from the organisation's facts.
 
     ``durations``: also the pickup and lead-time outcomes (lead time needs each repository's
-    deployment links, which costs time the Monte Carlo does not need).
+    deployment links, which costs time the Monte Carlo does not need). ``cfr``: also the change
+    failure rate (``changes_deployed``, ``changes_failed``, ``change_failure_rate``, by the week a
+    PR first reached production) and ``_cfr_shift``, the planted shift of its expected value.
     """
     adoption = adopted_weeks(org)  # email -> Monday of the adoption week, or None
     weekly: dict[tuple[str, dt.date], dict] = defaultdict(
         lambda: {"opened": 0, "merged": 0, "logs": [], "pickup": [], "lead": []}
     )
+    changes: dict[tuple[str, dt.date], list[tuple[bool, float]]] = defaultdict(list)
+    failures, shifts = _change_failures(org) if cfr else (set(), {})
     weeks_seen = []
     for repo, pulls in org.pull_requests.items():
-        links = link_deployments(org.main_commits[repo], org.deployments[repo]) if durations else None
+        links = link_deployments(org.main_commits[repo], org.deployments[repo]) if durations or cfr else None
+        shipped_by = {d.deployed_at: d.deployment_id for d in org.deployments[repo]
+                      if d.environment == "production" and d.deployed_at is not None}
         for pr in pulls:
             week = _monday(pr.created_at.astimezone(dt.timezone.utc).date())
             weeks_seen.append(week)
@@ -118,6 +161,11 @@ def build_panel(org, *, durations: bool = False) -> pd.DataFrame:
                 lead = pull_request_facts(pr, links).lead_time_hours
                 if lead is not None and lead > 0:
                     cell["lead"].append(math.log(lead))
+            if cfr and pr.merge_commit_sha in links.first_deployed_at:
+                deployed_at = links.first_deployed_at[pr.merge_commit_sha]
+                deployment = shipped_by[deployed_at]
+                key = (pr.author_login, _monday(deployed_at.astimezone(dt.timezone.utc).date()))
+                changes[key].append((deployment in failures, shifts.get(deployment, 0.0)))
             if pr.merged_at is not None:
                 cell["merged"] += 1
                 review = hours(first_review, pr.merged_at)
@@ -130,6 +178,7 @@ def build_panel(org, *, durations: bool = False) -> pd.DataFrame:
         adopted = adoption[dev.email]
         for week in weeks:
             cell = weekly.get((dev.login, week))
+            shipped = changes.get((dev.login, week), [])
             rows.append(
                 {
                     "developer_id": dev.login,
@@ -142,6 +191,10 @@ def build_panel(org, *, durations: bool = False) -> pd.DataFrame:
                     "log_review_hours_mean": _log_mean(cell["logs"]) if cell else np.nan,
                     "log_pickup_hours_mean": _log_mean(cell["pickup"]) if cell and durations else np.nan,
                     "log_lead_time_hours_mean": _log_mean(cell["lead"]) if cell and durations else np.nan,
+                    "changes_deployed": len(shipped),
+                    "changes_failed": sum(failed for failed, _ in shipped),
+                    "change_failure_rate": (sum(f for f, _ in shipped) / len(shipped)) if shipped else np.nan,
+                    "_cfr_shift": float(np.mean([d for _, d in shipped])) if shipped else np.nan,
                     "_week": (week - WEEK_ORIGIN).days // 7,
                     "_adoption_week": (adopted - WEEK_ORIGIN).days // 7 if adopted else np.nan,
                 }
@@ -175,9 +228,14 @@ def run_one(job: tuple[str, int, int]) -> list[dict]:
     if team_scale != 1:  # a diagnostic: same world, k times as many developers per team
         knobs["team_sizes"] = tuple(team_scale * n for n in PRESETS["small"].team_sizes)
     org = generate_organisation(preset="small", seed=seed, **knobs)
-    panel = build_panel(org)
+    with_cfr = scenario in CFR_SCENARIOS
+    panel = build_panel(org, cfr=with_cfr)
     out = []
-    for outcome in (o for o in OUTCOMES if o.name in VALIDATED):
+    validated = VALIDATED + ((CFR,) if with_cfr else ())
+    for outcome in (o for o in OUTCOMES if o.name in validated):
+        if outcome.name == CFR:
+            out.extend(_cfr_rows(scenario, seed, panel, outcome))
+            continue
         if outcome.name == "review_hours":
             truth = review_truth(org, panel, knobs)
         else:  # counts: the level effect has no closed-form truth unless there is no effect
@@ -198,6 +256,29 @@ def run_one(job: tuple[str, int, int]) -> list[dict]:
                 "estimate": fit.coef, "se": fit.se, "ci_low": fit.ci_low, "ci_high": fit.ci_high,
                 "p_value": fit.p_value, "n_units": fit.n_units, "n_treated_units": fit.n_treated_units,
             })
+    return out
+
+
+def _cfr_rows(scenario: str, seed: int, panel: pd.DataFrame, outcome) -> list[dict]:
+    """Both estimators on the change failure rate, each judged against itself run on the planted
+    expected shift (see the module docstring: the truth net of spillover to never-adopters)."""
+    shift_panel = panel.assign(**{outcome.column: panel["_cfr_shift"]})
+    planted = bool(panel["_cfr_shift"].fillna(0.0).ne(0.0).any())  # nothing planted: the truth is 0
+    post = panel[panel["_adoption_week"].notna() & (panel["_week"] >= panel["_adoption_week"])
+                 & panel["_cfr_shift"].notna()]
+    direct = (100.0 * float(np.average(post["_cfr_shift"], weights=post["changes_deployed"]))
+              if planted and len(post) else 0.0)
+    base = {"scenario": scenario, "seed": seed, "outcome": outcome.name, "truth_direct": direct}
+    out = []
+    static, _, extra = estimate_outcome(panel, outcome)
+    truth = estimate_outcome(shift_panel, outcome)[0].estimate if planted else 0.0
+    out.append({**base, "truth": truth, **_fields(static, extra)})
+    try:
+        cs, _, cs_extra, _ = estimate_outcome_cs(panel, outcome, bootstrap=False)
+        cs_truth = estimate_outcome_cs(shift_panel, outcome, bootstrap=False)[0].estimate if planted else 0.0
+        out.append({**base, "truth": cs_truth, **_fields(cs, cs_extra)})
+    except EstimatorUnavailable as exc:
+        out.append({**base, "estimator": CS_ESTIMATOR, "unavailable": str(exc)})
     return out
 
 
@@ -246,6 +327,9 @@ def summarise(runs: pd.DataFrame) -> list[dict]:
         for check in ("pretrend", "placebo"):  # a check that never ran has no rejection rate
             if not row[f"{check}_tested"]:
                 row[f"{check}_rejects_5pct"] = math.nan
+        if "truth_direct" in ok and ok["truth_direct"].notna().any():  # change failure rate (points)
+            row["truth_direct"] = float(ok["truth_direct"].mean())
+            row["bias_vs_direct"] = float((ok["estimate"] - ok["truth_direct"]).mean())
         if "dropped_units" in ok and ok["dropped_units"].notna().any():
             row["mean_dropped_units"] = float(ok["dropped_units"].mean())
         rows.append({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
@@ -267,6 +351,14 @@ def markdown_table(summary: list[dict]) -> str:
             f"{r['bias']:+.3f} | {r['rmse']:.3f} | {r['coverage_95']:.1%} | {r['rejects_zero']:.1%} | "
             f"{_pct(r.get('pretrend_rejects_5pct'))} | {_pct(r.get('placebo_rejects_5pct'))} |"
         )
+    direct = [r for r in summary if r.get("truth_direct") is not None and r["outcome"] == CFR]
+    if direct:
+        lines += ["", "Change failure rate (percentage points): truth = each estimator run on the planted expected "
+                  "shift, net of the spillover to never-adopters whose changes shared a deployment with an "
+                  "adopter's; direct = the planted shift of the adopters' own post-adoption changes.", "",
+                  "| scenario | estimator | truth | direct | estimate - direct |", "|---|---|---|---|---|"]
+        lines += [f"| {r['scenario']} | {r['estimator']} | {r['truth']:.2f} | {r['truth_direct']:.2f} | "
+                  f"{r['bias_vs_direct']:+.2f} |" for r in direct]
     return "\n".join(lines) + "\n"
 
 
@@ -342,7 +434,8 @@ def main(argv=None) -> int:
     md.write_text(
         f"# Validation of the impact estimators ({len(jobs)} sandbox organisations, {runtime:.0f} s)\n\n"
         + markdown_table(summary)
-        + "\nTruth: the planted effect (ramp_het: averaged over the adopters' observed post-adoption weeks). "
+        + "\nTruth: the planted effect (ramp_het: averaged over the adopters' observed post-adoption weeks; "
+        "change failure rate: see above). "
         "Rejects 0: share of 95% intervals excluding zero (false-positive rate under `null`, power otherwise). "
         "Generated by scripts/validate_did.py.\n",
         encoding="utf-8",

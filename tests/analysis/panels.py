@@ -22,12 +22,19 @@ def quick_panel(
     anticipation_weeks: int = 0,
     first_adoption: int = 8,
     seed: int = 1,
+    cfr_effect: float | None = None,
+    medians: bool = False,
 ) -> pd.DataFrame:
     """Staggered adoption in weeks [first_adoption, n_weeks - 4], cohorts of several developers.
 
     log review hours = person + week + effect (from adoption; ``anticipation_effect`` in the
     ``anticipation_weeks`` before it) + noise; merged PRs ~ Poisson(rate_i * week * rate_ratio^post).
     Adopters are busier and more senior (confounding in levels, not in trends).
+    ``cfr_effect`` (None: no change failure columns): each of the week's deployed changes fails with
+    probability person (adopters higher: confounding in levels) + week + ``cfr_effect`` after
+    adoption, so the true effect on the rate is ``cfr_effect`` (``100 * cfr_effect`` points).
+    ``medians``: also ``log_review_hours_p50`` (the mean of logs plus noise, standing in for it).
+    The extra columns draw from their own generator, so the other columns do not depend on them.
     """
     rng = np.random.default_rng(seed)
     adopter = rng.random(n_developers) < adopter_share
@@ -59,6 +66,17 @@ def quick_panel(
         "prs_merged": merged,
         "log_review_hours_mean": log_review,
     })
+    aux = np.random.default_rng(seed + 10_000)
+    if medians:
+        panel["log_review_hours_p50"] = log_review + aux.normal(0, 0.1, dev.size)
+    if cfr_effect is not None:
+        base_cfr = aux.uniform(0.05, 0.15, n_developers) + np.where(adopter, 0.04, 0.0)
+        p_fail = np.clip(base_cfr[dev] + 0.2 * weekly[week] + np.where(post, cfr_effect, 0.0), 0.0, 1.0)
+        deployed = aux.poisson(rate[dev])
+        failed = aux.binomial(deployed, p_fail)
+        panel["changes_deployed"] = deployed
+        panel["changes_failed"] = failed
+        panel["change_failure_rate"] = np.where(deployed > 0, failed / np.maximum(deployed, 1), np.nan)
     panel["_week"] = ((panel["week_start"] - WEEK_ORIGIN).dt.days // 7).astype("int64")
     panel["_adoption_week"] = (panel["ai_adopted_at"] - WEEK_ORIGIN).dt.days // 7
     return panel

@@ -257,9 +257,13 @@ def test_optional_outcome_missing_is_skipped(tmp_path, panel):
     assert [e.outcome for e in results.estimates] == ["review_hours"] * 2 + ["prs_merged"] * 3
     assert len(results.skipped) == 1 and "log_lead_time_hours_mean" in results.skipped[0]
     assert sorted(read(path, "select outcome from analysis.impact_estimates")["outcome"]) == ["prs_merged"] * 3 + ["review_hours"] * 2
-    # the registry's own pickup and lead-time outcomes are optional too: skipped when the mart lacks them
+    # the registry's own pickup, lead-time, median and change failure rate outcomes are optional too:
+    # skipped when the mart lacks them
     default = run_impact_analysis(path)
-    assert sorted(s.split(":")[0] for s in default.skipped) == ["lead_time_hours", "pickup_hours"]
+    assert sorted(s.split(":")[0] for s in default.skipped) == [
+        "change_failure_rate", "lead_time_hours", "lead_time_hours_median", "pickup_hours", "pickup_hours_median",
+        "review_hours_median",
+    ]
 
 
 def _with_adoption(panel: pd.DataFrame, developers: list[str], week_index: int | None) -> pd.DataFrame:

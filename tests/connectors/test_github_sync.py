@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from connectors.github import SETTLED_STATES, GithubConnector, KnownDeployment
@@ -142,3 +144,94 @@ def test_incremental_deployments_read_only_what_is_new(sandbox: SandboxServer, s
     shipped_by_new = {(c.deployment_id, c.sha) for c in full.commits if c.deployment_id in new_ids}
     assert {(c.deployment_id, c.sha) for c in later.commits} == shipped_by_new
     assert shipped_by_new, "the cut must leave some shipped commits to compare"
+
+
+def _truth_pull_requests(truth_dir: Path):
+    return read_truth(truth_dir, "pull_requests").set_index(["repository", "number"])
+
+
+def test_drafts_and_ready_times_land_equal_to_the_truth(synced, truth_dir: Path) -> None:
+    """`draft` and the ready-for-review time (from the repository's issue events) of every PR."""
+    config, _ = synced
+    truth = _truth_pull_requests(truth_dir)
+    landed = duckdb.sql(
+        f"select repository, number, draft, ready_for_review_at as ready_for_review_at_landed "
+        f"from read_parquet('{config.raw_dir}/github/pull_requests/*.parquet')"
+    ).df().set_index(["repository", "number"])
+    joined = truth.join(landed, how="inner")
+    assert len(joined) == len(truth)
+    assert (joined["draft"] == joined["is_draft"]).all() and joined["draft"].sum() > 5
+    assert joined["ready_for_review_at_landed"].notna().sum() > 50
+    expected = truth["ready_for_review_at"].dropna()
+    assert landed["ready_for_review_at_landed"].dropna().sort_index().to_dict() == expected.sort_index().to_dict()
+
+
+def test_ready_times_cost_one_event_stream_per_repository(sandbox: SandboxServer, small_org: Organisation) -> None:
+    repository = small_org.repositories[2]
+    pulls = small_org.pull_requests[repository]
+    connector = GithubConnector(sandbox.url, TOKEN)
+    before = dict(sandbox.request_counts)
+    batch = connector.pull_requests(repository, updated_since=None)
+    events = sum((pr.ready_for_review_at is not None) + (pr.merged_at is not None) + (pr.closed_at is not None)
+                 for pr in pulls)
+    incident_closes = sum(1 for i in small_org.incidents
+                          if i.source == "github" and i.repository == repository and i.resolved_at is not None)
+    spent = sandbox.request_counts.get("github.issues.events", 0) - before.get("github.issues.events", 0)
+    assert spent == -(-(events + incident_closes) // 100)  # one paginated stream, not a request per PR
+    assert {(r.number, r.ready_for_review_at) for r in batch.pull_requests if r.ready_for_review_at} == {
+        (pr.number, pr.ready_for_review_at) for pr in pulls if pr.ready_for_review_at
+    }
+    # an incremental read pages the events only down to its cursor
+    cursor = max(pr.updated_at for pr in pulls) - dt.timedelta(days=3)
+    before = sandbox.request_counts.get("github.issues.events", 0)
+    later = connector.pull_requests(repository, updated_since=cursor)
+    assert sandbox.request_counts["github.issues.events"] - before == 1
+    assert {r.number: r.ready_for_review_at for r in later.pull_requests if r.ready_for_review_at} == {
+        pr.number: pr.ready_for_review_at for pr in pulls
+        if pr.ready_for_review_at and pr.ready_for_review_at >= cursor
+    }
+
+
+def test_bots_land_as_bots_with_their_commits(synced, truth_dir: Path) -> None:
+    config, _ = synced
+    truth = _truth_pull_requests(truth_dir)
+    landed = duckdb.sql(
+        f"select repository, number, author_login, author_type "
+        f"from read_parquet('{config.raw_dir}/github/pull_requests/*.parquet')"
+    ).df().set_index(["repository", "number"])
+    bots = landed[landed["author_type"] == "Bot"]
+    assert set(bots.index) == set(truth.index[truth["is_bot"]]) and len(bots) > 50
+    assert set(bots["author_login"]) == {"dependabot[bot]", "renovate[bot]"}
+    assert (landed.loc[landed["author_type"] != "Bot", "author_type"] == "User").all()
+    commits = duckdb.sql(
+        f"select distinct author_login, author_email from read_parquet('{config.raw_dir}/github/pull_request_commits/*.parquet') "
+        "where author_login like '%[bot]'"
+    ).fetchall()
+    assert sorted(commits) == [("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+                               ("renovate[bot]", "29139614+renovate[bot]@users.noreply.github.com")]
+
+
+def test_reverts_and_self_reviews_land_as_github_shows_them(synced, truth_dir: Path) -> None:
+    """Reverts are told by their title and head branch; an author's comment on their own PR is landed
+    (staging decides it is no review), so the raw reviews hold review_count plus self_review_count."""
+    config, _ = synced
+    truth = _truth_pull_requests(truth_dir)
+    landed = duckdb.sql(
+        f"select repository, number, title, head_ref from read_parquet('{config.raw_dir}/github/pull_requests/*.parquet')"
+    ).df().set_index(["repository", "number"])
+    reverts = truth[truth["is_revert"]]
+    assert len(reverts) > 20
+    for key, row in reverts.iterrows():
+        original = truth.loc[(key[0], int(row["reverted_pr_number"]))]
+        assert landed.loc[key, "head_ref"] == f"revert-{int(row['reverted_pr_number'])}-{original['head_branch']}"
+        assert landed.loc[key, "title"].startswith('Revert "')
+    assert not landed.loc[truth.index[~truth["is_revert"]], "title"].str.startswith("Revert").any()
+    own = duckdb.sql(
+        f"select r.repository, r.pull_number, count(*) as n, min(r.state) as state "
+        f"from read_parquet('{config.raw_dir}/github/reviews/*.parquet') r "
+        f"join read_parquet('{config.raw_dir}/github/pull_requests/*.parquet') p "
+        "on p.repository = r.repository and p.number = r.pull_number and p.author_login = r.reviewer_login "
+        "group by all"
+    ).df().set_index(["repository", "pull_number"])
+    expected = truth.loc[truth["self_review_count"] > 0, "self_review_count"]
+    assert own["n"].to_dict() == expected.to_dict() and set(own["state"]) == {"COMMENTED"}

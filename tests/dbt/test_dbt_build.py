@@ -141,7 +141,8 @@ def test_review_before_creation_nulls_pickup_and_flags(warehouse: DbtRun) -> Non
 def test_draft_ghost_and_missing_commits(warehouse: DbtRun) -> None:
     draft = pull_request(warehouse, "hoco/api", 4)
     assert draft["is_draft"] is True and draft["state"] == "open" and draft["deployment_link_reason"] == "not_merged"
-    assert_hours(draft, coding_hours=1.0, pickup_hours=None, review_hours=None, cycle_hours=None)
+    # still a draft: it has not asked for review, so coding has not ended (coding runs to ready-for-review)
+    assert_hours(draft, coding_hours=None, pickup_hours=None, review_hours=None, cycle_hours=None)
     assert draft["review_count"] == 0
 
     ghost = pull_request(warehouse, "hoco/api", 5)
@@ -485,6 +486,19 @@ def test_panel_spans_every_developer_and_pull_request_week(warehouse: DbtRun) ->
     assert [row["prs_merged"] for row in carol] == [0, 0, 1, 1]
     assert abs(carol[2]["log_review_hours_mean"] - math.log(27.0)) < TOLERANCE
     assert abs(carol[3]["review_hours_p50"] - 16.0) < TOLERANCE
+    # medians as logs for the causal step (issue 6), beside the means of logs
+    assert abs(alice[0]["log_review_hours_p50"] - math.log(26.0)) < TOLERANCE
+    assert abs(carol[3]["log_review_hours_p50"] - math.log(16.0)) < TOLERANCE
+    assert alice[2]["log_review_hours_p50"] is None
+    # change failure rate per developer-week: the one PR deployment 101 shipped counts in the week it
+    # first reached production (101 is a change failure: PD1); no other developer-week shipped a change
+    [shipped] = rows(warehouse, f"select author_developer_id, first_deployed_at from marts.fct_pull_requests "
+                                f"where first_deployment_id = '{dep(101)}'")
+    week = shipped["first_deployed_at"].date() - dt.timedelta(days=shipped["first_deployed_at"].weekday())
+    changed = {key: (row["changes_deployed"], row["changes_failed"], row["change_failure_rate"])
+               for key, row in panel.items() if row["changes_deployed"]}
+    assert changed == {(shipped["author_developer_id"], week): (1, 1, 1.0)}
+    assert all(row["change_failure_rate"] is None for key, row in panel.items() if key not in changed)
     assert sum(row["prs_opened"] for row in panel.values()) == 5  # the ghost's PR belongs to nobody
 
 

@@ -75,7 +75,8 @@ def test_loader_creates_one_typed_table_per_entity(postgres_server: PostgresServ
         "created_at": "timestamp without time zone", "updated_at": "timestamp without time zone",
         "closed_at": "timestamp without time zone", "merged_at": "timestamp without time zone",
         "merge_commit_sha": "text", "head_ref": "text", "base_ref": "text", "additions": "bigint",
-        "deletions": "bigint", "changed_files": "bigint", "_batch_id": "text",
+        "deletions": "bigint", "changed_files": "bigint", "ready_for_review_at": "timestamp without time zone",
+        "_batch_id": "text",
         "_extracted_at": "timestamp without time zone",
     }
     model_days = column_types(postgres_server, "loader_types", "anthropic__claude_code_model_days")

@@ -9,7 +9,9 @@ in team names, developer names and PR titles. Besides five big teams there are s
 a team of four with a name found nowhere else (``QUARTET``) and a team of two: the report must never
 show them on their own. Deployments are shaped like ``marts.fct_deployments``: failed attempts have a
 final status ``failure``, ``is_failure`` set and no ``deployed_at``; there is no incident table unless
-a test adds one.
+a test adds one. The panel also carries the log of the developer-week median review time and a change
+failure rate: each PR fails with probability 8%, ``CFR_EFFECT`` more (+6 percentage points) once its
+author adopted AI (drawn from a generator of its own, so the other columns do not depend on it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 REVIEW_EFFECT = -0.2  # log points
+CFR_EFFECT = 0.06  # change failure rate: +6 percentage points after adoption
 HOSTILE = "<script>alert(1)</script>"
 HOSTILE_ATTR = '"><img src=x onerror=alert(1)>'
 HOSTILE_STRINGS = (HOSTILE, HOSTILE_ATTR)
@@ -167,17 +170,25 @@ def build_warehouse(
     prs["_log_review"] = np.log(prs["review_hours"])
     prs["_log_pickup"] = np.log(prs["pickup_hours"])
     prs["_log_lead"] = np.log(prs["lead_time_hours"])
+    cfr_rng = np.random.default_rng(seed + 2)
+    prs["_failed"] = (cfr_rng.random(len(prs)) < 0.08 + CFR_EFFECT * prs["is_ai_assisted"]).astype(int)
     weekly = prs.groupby(["author_developer_id", "_week"]).agg(
         prs_merged=("pull_request_id", "size"),
         log_review_hours_mean=("_log_review", "mean"),
         log_pickup_hours_mean=("_log_pickup", "mean"),
         log_lead_time_hours_mean=("_log_lead", "mean"),
         review_hours_p50=("review_hours", "median"),
+        changes_deployed=("pull_request_id", "size"),
+        changes_failed=("_failed", "sum"),
     )
+    weekly["log_review_hours_p50"] = np.log(weekly["review_hours_p50"])
+    weekly["change_failure_rate"] = weekly["changes_failed"] / weekly["changes_deployed"]
     grid = pd.MultiIndex.from_product([developers.developer_id, weeks], names=["author_developer_id", "_week"])
     panel = weekly.reindex(grid).reset_index().rename(columns={"author_developer_id": "developer_id", "_week": "week_start"})
     panel["prs_merged"] = panel["prs_merged"].fillna(0).astype(int)
     panel["prs_opened"] = panel["prs_merged"]
+    for column in ("changes_deployed", "changes_failed"):
+        panel[column] = panel[column].fillna(0).astype(int)
     panel = panel.merge(developers[["developer_id", "team_id", "ai_adopted_at"]], on="developer_id")
     adopted = pd.to_datetime(panel["ai_adopted_at"])
     ws = pd.to_datetime(panel["week_start"])
@@ -219,13 +230,14 @@ def build_warehouse(
         for name, frame in {
             "dim_team": teams,
             "dim_developer": developers,
-            "fct_pull_requests": prs.drop(columns=["_week", "_log_review", "_log_pickup", "_log_lead"]),
+            "fct_pull_requests": prs.drop(columns=["_week", "_log_review", "_log_pickup", "_log_lead", "_failed"]),
             "fct_ai_usage_daily": usage,
             "fct_deployments": deployments,
             "mart_ai_impact_panel": panel[
                 ["developer_id", "team_id", "week_start", "ai_adopted_at", "is_post_adoption", "weeks_since_adoption",
                  "prs_opened", "prs_merged", "log_review_hours_mean", "review_hours_p50", "log_pickup_hours_mean",
-                 "log_lead_time_hours_mean", "ai_cost_usd", "ai_active_days"]
+                 "log_lead_time_hours_mean", "log_review_hours_p50", "changes_deployed", "changes_failed",
+                 "change_failure_rate", "ai_cost_usd", "ai_active_days"]
             ],
         }.items():
             con.register("frame", frame)

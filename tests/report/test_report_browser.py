@@ -159,7 +159,7 @@ def test_layout_at_width(chromium, report, tmp_path, name):
 
     # the findings: the headline the data says, every outcome's sentence
     assert m["headline"] == context["findings"][0]["headline"]
-    assert "median PR review time" in m["headline"]  # the first outcome, as the registry orders them
+    assert "PR review time (geometric mean)" in m["headline"]  # the first outcome, as the registry orders them
     for finding in context["findings"]:
         assert finding["headline"] in m["bodyText"]
 

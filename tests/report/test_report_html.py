@@ -29,6 +29,7 @@ from synthetic_warehouse import (
     HOSTILE_ATTR,
     HOSTILE_STRINGS,
     QUARTET,
+    CFR_EFFECT,
     REVIEW_EFFECT,
     TEAM_NAMES,
     build_warehouse,
@@ -67,10 +68,10 @@ def test_headline_states_the_estimate_from_the_warehouse(warehouse, html):
     if row["ci_high"] < 0:
         a, b = sorted((abs(row["effect_pct_ci_low"]), abs(row["effect_pct_ci_high"])))
         assert expected == (
-            f"AI adoption cut median PR review time by {abs(row['effect_pct']):.0f}% (95% CI {a:.0f}% to {b:.0f}%)."
+            f"AI adoption cut PR review time (geometric mean) by {abs(row['effect_pct']):.0f}% (95% CI {a:.0f}% to {b:.0f}%)."
         )
     else:
-        assert expected.startswith("No detectable change in median PR review time")
+        assert expected.startswith("No detectable change in PR review time (geometric mean)")
     summary = html[html.index('<section class="summary"') : html.index("</section>")]
     assert f'<p class="headline">{expected}</p>' in summary
     assert "confidence" in summary.lower()
@@ -100,7 +101,7 @@ def test_charts_are_inline_svg(html):
     svgs = re.findall(r"<svg\b", html)
     assert len(svgs) >= 3  # two event studies and adoption over time
     assert "Weeks since AI adoption" in html  # labelled x axis
-    assert "Change in median PR review time" in html and ">(%)<" in html  # labelled y axis, with unit
+    assert "Change in PR review time" in html and ">(%)<" in html  # labelled y axis, with unit
     assert "Developers who adopted AI" in html
     assert "<?xml" not in html and "<!DOCTYPE svg" not in html
     for svg in re.findall(r"<svg\b.*?</svg>", html, flags=re.S):
@@ -316,7 +317,7 @@ def test_pdf_without_chromium_says_what_to_do(warehouse, tmp_path, monkeypatch):
 
 def test_caveats_and_methods(warehouse, html):
     row = estimates_row(warehouse, "review_hours")
-    assert f"median PR review time: p = {row['pre_trend_p_value']:.2f}" in html
+    assert f"PR review time (geometric mean): p = {row['pre_trend_p_value']:.2f}" in html
     assert f"{int(row['n_treated_units'])} adopters" in html
     assert "not a randomised experiment" in html
     assert html.index("What to keep in mind") < html.index("<h2>Methods</h2>")
@@ -329,11 +330,41 @@ def test_no_effect_reads_as_no_detectable_change(tmp_path):
     assert row["ci_low"] < 0 < row["ci_high"]
     html = render_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
     expected = (
-        "No detectable change in median PR review time after AI adoption "
+        "No detectable change in PR review time (geometric mean) after AI adoption "
         f"(estimate {row['effect_pct']:+.0f}%, 95% CI {row['effect_pct_ci_low']:+.0f}% to {row['effect_pct_ci_high']:+.0f}%)."
     )
     assert expected in html
     assert "No clear effect" in html
+
+
+def test_change_failure_rate_finding_in_percentage_points(warehouse, html):
+    row = estimates_row(warehouse, "change_failure_rate")
+    assert row["outcome_kind"] == "rate" and row["effect_unit"].startswith("percentage points")
+    # the planted +6 points lie inside the interval; the estimate is in points, not a share
+    assert row["ci_low"] <= 100 * CFR_EFFECT <= row["ci_high"]
+    expected = headline_sentence(row)
+    base = f"; {row['baseline_mean']:.1f}% among adopters before they adopted)."
+    if row["ci_low"] > 0:
+        assert expected == (f"AI adoption increased change failure rate by {row['estimate']:.1f} percentage points "
+                            f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f}" + base)
+    else:
+        assert expected.startswith("No detectable change in change failure rate after AI adoption (estimate ")
+    summary = html[html.index('<section class="summary"') : html.index("</section>")]
+    assert f'<p class="secondary">{expected}</p>' in summary
+    section = html[html.index("Change failure rate: week by week around adoption"):]
+    section = section[: section.index("</section>")]
+    assert "<svg" in section and "(percentage points)" in section  # its event study, y axis in points
+    assert f"{row['estimate']:+.1f} pp" in html  # the table of all estimates
+
+
+def test_median_outcomes_have_their_event_study_but_stay_out_of_the_summary(warehouse, html):
+    row = estimates_row(warehouse, "review_hours_median")
+    summary = html[html.index('<section class="summary"') : html.index("</section>")]
+    assert "median PR review time" not in summary
+    section = html[html.index("Median PR review time: week by week around adoption"):]
+    section = section[: section.index("</section>")]
+    assert "<svg" in section and headline_sentence(row) in section
+    assert row["ci_low"] <= REVIEW_EFFECT <= row["ci_high"]  # the median moves with the planted shift
 
 
 def test_report_needs_the_analysis_tables(tmp_path):
@@ -345,7 +376,7 @@ def test_report_needs_the_analysis_tables(tmp_path):
 
 def row(**overrides) -> dict:
     base = {
-        "outcome": "review_hours", "outcome_kind": "log", "outcome_label": "median PR review time",
+        "outcome": "review_hours_median", "outcome_kind": "log", "outcome_label": "median PR review time",
         "estimator": "twfe", "estimate": -0.2, "ci_low": -0.3, "ci_high": -0.1, "p_value": 0.001,
         "n_units": 200, "n_treated_units": 80, "n_obs": 5000, "pre_trend_p_value": 0.6,
         "effect_pct": -18.13, "effect_pct_ci_low": -25.92, "effect_pct_ci_high": -9.52, "baseline_mean": 10.0,
@@ -367,6 +398,25 @@ def test_headline_sentences():
         "AI adoption increased merged PRs per developer per week by 0.42 (95% CI 0.20 to 0.64), "
         "+12% of the adopters' pre-adoption average of 3.5."
     )
+
+
+def test_change_failure_rate_sentences_are_in_percentage_points():
+    cfr = row(outcome="change_failure_rate", outcome_kind="rate", outcome_label="change failure rate",
+              estimate=2.14, ci_low=0.41, ci_high=3.87, effect_pct=21.8, baseline_mean=9.8)
+    assert headline_sentence(cfr) == (
+        "AI adoption increased change failure rate by 2.1 percentage points (95% CI 0.4 to 3.9; "
+        "9.8% among adopters before they adopted)."
+    )
+    assert headline_sentence(cfr | {"estimate": -1.5, "ci_low": -2.5, "ci_high": -0.5}) == (
+        "AI adoption reduced change failure rate by 1.5 percentage points (95% CI 0.5 to 2.5; "
+        "9.8% among adopters before they adopted)."
+    )
+    assert headline_sentence(cfr | {"estimate": 0.8, "ci_low": -1.2, "ci_high": 2.8}) == (
+        "No detectable change in change failure rate after AI adoption (estimate +0.8 percentage points, "
+        "95% CI -1.2 to +2.8; 9.8% among adopters before they adopted)."
+    )
+    # an effect_pct (percent of the baseline) is never what the sentence reports
+    assert "21.8" not in headline_sentence(cfr) and "22%" not in headline_sentence(cfr)
 
 
 def test_confidence_labels():

@@ -166,7 +166,7 @@ def test_withheld_estimates_and_placebo_in_plain_words(edited_warehouse, tmp_pat
         "where outcome = 'pickup_hours'"
     )
     html = render_report(path, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "No estimate for PR pickup time (opened to first review): only 4 adopters" in html
+    assert "No estimate for PR pickup time (geometric mean, opened to first review): only 4 adopters" in html
     assert '<span class="badge none">Withheld</span>' in html
     assert "Placebo test: each adopter&#39;s adoption date was moved to a fake date 4 weeks before" in html
     rows = [r for r in table_rows(html, "All estimates") if r[0].startswith("PR pickup time")]

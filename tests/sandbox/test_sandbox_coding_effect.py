@@ -15,6 +15,8 @@ def _coding_hours(org) -> dict[tuple[str, object], tuple[float, bool]]:
     hours = {}
     for repository, pulls in org.pull_requests.items():
         for pr in pulls:
+            if pr.is_bot or pr.reverted_pr_number:  # bots: no effect; reverts: follow their PR's merge time
+                continue
             first_commit = min(c.authored_at for c in pr.commits)
             started_after = effect_scale(org.config, by_login[pr.author_login], first_commit.date()) > 0
             hours[(pr.author_login, first_commit)] = ((pr.created_at - first_commit).total_seconds() / 3600, started_after)

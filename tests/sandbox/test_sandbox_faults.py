@@ -11,7 +11,7 @@ from github import Auth, Github
 from github.Requester import Requester
 
 from sandbox.anthropic_api import EXPIRED_CURSOR_MESSAGE
-from sandbox.faults import Fault, FaultPlan, ScriptedFault
+from sandbox.faults import DRIFT_FIELD, DRIFT_VALUE, Fault, FaultPlan, RecordPatch, ScriptedFault, bad_records, schema_drift
 from sandbox.server import SandboxServer
 
 REPO = "hoco/payments-service"
@@ -292,3 +292,42 @@ def test_304s_do_not_spend_the_hourly_budget(org):
         assert session.get(f"{small.url}/repos/{REPO}/pulls").status_code == 200  # the second paid request
         assert session.get(f"{small.url}/repos/{REPO}/pulls").status_code == 403
         assert small.request_counts == {"github.repos.get": 1, "github.repos.get#304": 5, "github.pulls.list": 2}
+
+
+# --- record patches: schema drift and bad records ---
+
+PD = {"Authorization": "Token token=t", "Accept": "application/vnd.pagerduty+json;version=2"}
+PD_PAGE = {"since": "2026-01-05T00:00:00Z", "until": "2026-03-01T00:00:00Z", "limit": 3}
+
+
+def test_schema_drift_adds_the_unknown_field_and_drops_the_optional_one_on_every_record(server_):
+    healthy = get(server_, "/pagerduty/incidents", PD, **PD_PAGE).json()
+    plan = install(server_, patches=schema_drift("pagerduty"))
+    drifted = get(server_, "/pagerduty/incidents", PD, **PD_PAGE).json()
+    assert len(drifted["incidents"]) == len(healthy["incidents"]) == 3
+    for before, after in zip(healthy["incidents"], drifted["incidents"]):
+        assert "priority" in before and "priority" not in after
+        assert after[DRIFT_FIELD] == DRIFT_VALUE
+        assert {k: v for k, v in after.items() if k != DRIFT_FIELD} == {k: v for k, v in before.items() if k != "priority"}
+    assert drifted["more"] == healthy["more"]  # the envelope is left alone
+    assert plan.patched == {"pagerduty.incidents.list": 3}
+
+
+def test_patches_reach_nested_fields_and_spare_error_answers(server_):
+    plan = install(server_, patches=schema_drift("jira"))
+    body = {"jql": "project = PLAT ORDER BY updated ASC", "fields": ["priority", "summary"], "maxResults": 2}
+    page = requests.post(server_.url + "/rest/api/3/search/jql", json=body, auth=("a@hoco.io", "t"), timeout=10).json()
+    assert [sorted(issue["fields"]) for issue in page["issues"]] == [sorted(["summary", DRIFT_FIELD])] * 2
+    install(server_, ("pagerduty.incidents.list", 1, Fault.rate_limit()), patches=bad_records("pagerduty"))
+    refused = get(server_, "/pagerduty/incidents", PD, **PD_PAGE)
+    assert refused.status_code == 429 and DRIFT_FIELD not in refused.text and "snoozed" not in refused.text
+    bad = get(server_, "/pagerduty/incidents", PD, **PD_PAGE).json()
+    assert {incident["status"] for incident in bad["incidents"]} == {"snoozed"}
+    assert plan.patched == {"jira.search_jql": 2}
+
+
+def test_record_patches_refuse_what_they_cannot_do():
+    with pytest.raises(ValueError, match="unknown patch source 'gitlab'"):
+        RecordPatch("gitlab.merge_requests")
+    with pytest.raises(ValueError, match="endpoint names, not paths"):
+        RecordPatch("/repos/*/pulls")

@@ -7,6 +7,7 @@ import pytest
 import requests
 from github import Auth, Github
 
+from sandbox.pull_requests import BOTS
 from sandbox.server import SandboxServer
 
 REPO = "hoco/payments-service"  # the busiest repository: several pages of PRs
@@ -67,14 +68,16 @@ def test_lazy_completion_reads_size_fields(gh, server, truth):
 def test_reviews_and_commits_match_ground_truth(gh, truth, org):
     rows = truth("pull_requests.csv")
     rows = rows[rows["repository"] == REPO].set_index("number")
-    emails = {d.login: d.email for d in org.developers}
+    emails = {d.login: d.email for d in org.developers} | {login: email for login, (_, email) in BOTS.items()}
     repo = gh.get_repo(REPO)
     for number in list(rows.index[::37]):
         row = rows.loc[number]
         pr = repo.get_pull(int(number))
-        reviews = list(pr.get_reviews())
+        everything = list(pr.get_reviews())
+        own = [r for r in everything if r.user.login == row["author_login"]]  # an author's own comments
+        assert len(own) == row["self_review_count"] and all(r.state == "COMMENTED" for r in own)
+        reviews = [r for r in everything if r.user.login != row["author_login"]]
         assert len(reviews) == row["review_count"]
-        assert all(r.user.login != row["author_login"] for r in reviews)
         if reviews:
             assert ts(min(r.submitted_at for r in reviews)) == row["first_review_at"]
         if not pd.isna(row["merged_at"]):
@@ -83,7 +86,9 @@ def test_reviews_and_commits_match_ground_truth(gh, truth, org):
         commits = list(pr.get_commits())
         assert 1 <= len(commits) <= 4 and len(commits) == pr.commits
         assert ts(min(c.commit.author.date for c in commits)) == row["first_commit_at"]
-        assert all(ts(c.commit.author.date) <= row["created_at"] for c in commits)
+        # commits come before the PR asked for review: its creation, or its ready time if opened as draft
+        asked = pd.to_datetime(row["ready_for_review_at"], utc=True) if row["opened_as_draft"] else row["created_at"]
+        assert pd.isna(asked) or all(ts(c.commit.author.date) <= asked for c in commits)
         assert {c.commit.author.email for c in commits} == {emails[row["author_login"]]}
         assert {c.author.login for c in commits} == {row["author_login"]}
 

@@ -66,10 +66,13 @@ def test_adoption_is_confounded_with_seniority(truth):
 
 def test_pull_request_stages_follow_the_definitions(truth, org):
     pulls = truth("pull_requests.csv")
-    merged = pulls[pulls["merged_at"].notna()]
+    merged = pulls[pulls["merged_at"].notna()].copy()
+    # a PR opened as draft asks for review when marked ready: coding ends and pickup starts there
+    ready = pd.to_datetime(merged["ready_for_review_at"], utc=True)
+    merged["asked_at"] = ready.where(merged["opened_as_draft"], merged["created_at"])
     hours = lambda a, b: (merged[b] - merged[a]).dt.total_seconds() / 3600
-    assert np.allclose(merged["coding_hours"], hours("first_commit_at", "created_at"))
-    assert np.allclose(merged["pickup_hours"], hours("created_at", "first_review_at"))
+    assert np.allclose(merged["coding_hours"], hours("first_commit_at", "asked_at"))
+    assert np.allclose(merged["pickup_hours"], hours("asked_at", "first_review_at"))
     assert np.allclose(merged["review_hours"], hours("first_review_at", "merged_at"))
     assert np.allclose(merged["cycle_hours"], merged["coding_hours"] + merged["pickup_hours"] + merged["review_hours"])
     deployed = merged[merged["first_deployed_at"].notna()]

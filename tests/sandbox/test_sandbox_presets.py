@@ -59,8 +59,12 @@ def test_medium_activity_per_person_matches_small(medium_people, org):
     checked = 0
     for full_name, pulls in list(medium_people.pull_requests.items())[::25]:
         for pr in pulls:
+            if pr.is_bot:  # dependency bots open PRs in every repository, whoever owns it
+                continue
             assert teams[pr.author_login] == owner[full_name]
-            assert all(teams[r.reviewer_login] == owner[full_name] and r.reviewer_login != pr.author_login for r in pr.reviews)
+            # an author may comment on their own PR (never approve it)
+            assert all(teams[r.reviewer_login] == owner[full_name] for r in pr.reviews)
+            assert all(r.reviewer_login != pr.author_login or r.state == "COMMENTED" for r in pr.reviews)
             checked += 1
     assert checked > 100
     assert all(deployments for deployments in medium_people.deployments.values())

@@ -1,13 +1,15 @@
 -- The stages of each pull request (DESIGN section 5), one row per PR:
---   coding  = created_at - first_commit_at      pickup    = first_review_at - created_at
+--   coding  = review_ready_at - first_commit_at pickup    = first_review_at - review_ready_at
 --   review  = merged_at - first_review_at       deploy    = first_deployed_at - merged_at
 --   cycle   = merged_at - first_commit_at       lead time = first_deployed_at - first_commit_at
 -- A stage whose start or end is missing is null (never 0); one that comes out negative (clock skew,
 -- a review submitted before the PR was opened) is null and the PR gets has_negative_stage.
 -- Reviews count only when submitted and by someone other than the author: with a ghost author (or a
 -- ghost reviewer) the two cannot be the same known person, so the review counts.
--- Pickup starts at created_at: the raw data has no ready-for-review event yet, so a PR opened as
--- draft is measured from its creation.
+-- review_ready_at is when the PR asked for review: created_at, or for a PR opened as draft its
+-- ready_for_review event (DESIGN section 5: pickup "from ready-for-review if the PR started as draft").
+-- Coding ends there too (time in draft is coding time), so coding + pickup + review = cycle still
+-- holds; a PR that is still a draft has neither (null), as it has not asked for review yet.
 
 with
 
@@ -83,6 +85,11 @@ stage_times as (
         pull_requests.pull_request_id,
         commit_facts.first_commit_at,
         pull_requests.created_at,
+        pull_requests.ready_for_review_at,
+        case
+            when pull_requests.is_draft then null
+            else coalesce(pull_requests.ready_for_review_at, pull_requests.created_at)
+        end as review_ready_at,
         review_facts.first_review_at,
         review_facts.approved_at,
         pull_requests.merged_at,
@@ -106,8 +113,8 @@ raw_stage_hours as (
 
     select
         *,
-        {{ hours_between('first_commit_at', 'created_at') }} as raw_coding_hours,
-        {{ hours_between('created_at', 'first_review_at') }} as raw_pickup_hours,
+        {{ hours_between('first_commit_at', 'review_ready_at') }} as raw_coding_hours,
+        {{ hours_between('review_ready_at', 'first_review_at') }} as raw_pickup_hours,
         {{ hours_between('first_review_at', 'merged_at') }} as raw_review_hours,
         {{ hours_between('merged_at', 'first_deployed_at') }} as raw_deploy_hours,
         {{ hours_between('first_commit_at', 'merged_at') }} as raw_cycle_hours,
@@ -127,6 +134,8 @@ final as (
         ----------  stage boundaries (UTC)
         first_commit_at,
         created_at,
+        ready_for_review_at,
+        review_ready_at,
         first_review_at,
         approved_at,
         merged_at,

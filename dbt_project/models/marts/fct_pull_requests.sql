@@ -1,6 +1,12 @@
 -- Pull requests, one row each, with their stages (DESIGN section 5), author resolved to a developer
 -- and whether the PR was AI-assisted. ai_sessions, ai_cost_usd and ai_output_tokens sum the Claude Code
 -- transcript lines attributed to the PR (int_ai_session_lines); 0 when no line is attributed to it.
+-- Bots' PRs (is_bot: dependabot, renovate) stay in the facts (they are changes that ship, so stages,
+-- deployments and DORA count them) but are nobody's work: author_developer_id is null, which keeps them
+-- out of developer metrics and the causal panel (mart_ai_impact_panel reads author_developer_id).
+-- Reverts are recognised the way GitHub's revert button writes them: title 'Revert "<title>"' and head
+-- branch 'revert-<number>-<branch>' (the number is the reverted PR's; a revert made by hand has the
+-- title but no such branch, so is_revert with a null reverted_pr_number).
 
 with
 
@@ -50,6 +56,48 @@ authors as (
     inner join identities
         on identities.identity_type = 'github_login'
         and identities.identity_value = lower(pull_requests.author_login)
+    where not pull_requests.is_bot
+
+),
+
+revert_numbers as (
+
+    select
+        pull_request_id,
+        coalesce(title like 'Revert "%', false) as is_revert,
+        {{ dbt.split_part('head_branch', "'-'", 2) }} as branch_number
+    from pull_requests
+
+),
+
+reverts as (
+
+    select
+        pull_request_id,
+        is_revert,
+        case
+            when is_revert and head_branch like 'revert-%-%' and branch_number <> ''
+                and translate(branch_number, '0123456789', '') = ''
+                then cast(branch_number as {{ dbt.type_int() }})
+        end as reverted_pr_number
+    from revert_numbers
+    inner join pull_requests using (pull_request_id)
+
+),
+
+reverted as (
+
+    -- the first merged PR that reverts each PR
+    select
+        pull_requests.repository_full_name,
+        reverts.reverted_pr_number,
+        min(pull_requests.pull_request_number) as reverted_by_pr_number
+    from reverts
+    inner join pull_requests
+        on pull_requests.pull_request_id = reverts.pull_request_id
+    where reverts.reverted_pr_number is not null
+        and pull_requests.merged_at is not null
+    group by pull_requests.repository_full_name, reverts.reverted_pr_number
 
 ),
 
@@ -57,9 +105,13 @@ joined as (
 
     select
         pull_requests.*,
+        reverts.is_revert,
+        reverts.reverted_pr_number,
+        reverted.reverted_by_pr_number,
         authors.author_developer_id,
         ai_adoption.ai_adopted_at as author_ai_adopted_at,
         stages.first_commit_at,
+        stages.review_ready_at,
         stages.first_review_at,
         stages.approved_at,
         stages.first_deployed_at,
@@ -87,6 +139,11 @@ joined as (
         on stages.pull_request_id = pull_requests.pull_request_id
     left join ai_lines
         on ai_lines.pull_request_id = pull_requests.pull_request_id
+    inner join reverts
+        on reverts.pull_request_id = pull_requests.pull_request_id
+    left join reverted
+        on reverted.repository_full_name = pull_requests.repository_full_name
+        and reverted.reverted_pr_number = pull_requests.pull_request_number
 
 ),
 
@@ -115,6 +172,8 @@ final as (
         ----------  timestamps (UTC)
         created_at,
         first_commit_at,
+        ready_for_review_at,
+        review_ready_at,
         first_review_at,
         approved_at,
         merged_at,
@@ -141,8 +200,15 @@ final as (
         ai_cost_usd,
         ai_output_tokens,
 
+        ----------  reverts
+        reverted_pr_number,
+        reverted_by_pr_number,
+
         ----------  flags
         is_draft,
+        is_bot,
+        is_revert,
+        reverted_by_pr_number is not null as is_reverted,
         merged_at is not null as is_merged,
         has_negative_stage,
         has_claude_coauthor_trailer,

@@ -1,6 +1,7 @@
 -- The developer x week panel the causal analysis reads: every developer of the team mapping for every
 -- ISO week (Monday) from the week of the first PR to the week of the last PR, with the treatment
--- (AI adoption week) and the outcomes of the PRs they opened that week.
+-- (AI adoption week) and the outcomes of the PRs they opened that week, plus the change failure rate
+-- of their PRs that first reached production that week.
 
 with
 
@@ -19,6 +20,12 @@ calendar as (
 pull_requests as (
 
     select * from {{ ref('fct_pull_requests') }}
+
+),
+
+deployments as (
+
+    select * from {{ ref('fct_deployments') }}
 
 ),
 
@@ -85,6 +92,26 @@ weekly_pull_requests as (
 
 ),
 
+-- Change failure rate of the developer's changes (DESIGN section 5, per PR instead of per
+-- deployment): the PRs that first reached production in a week (week of first_deployed_at), and how
+-- many of them shipped in a deployment that was a change failure (caused an incident or was rolled
+-- back). A PR is the unit because it has one author; a deployment can ship several people's work.
+weekly_changes as (
+
+    select
+        pull_requests.author_developer_id as developer_id,
+        {{ week_start('pull_requests.first_deployed_at') }} as week_start,
+        count(*) as changes_deployed,
+        sum(case when deployments.is_failure then 1 else 0 end) as changes_failed
+    from pull_requests
+    inner join deployments
+        on deployments.deployment_id = pull_requests.first_deployment_id
+    where pull_requests.author_developer_id is not null
+        and pull_requests.first_deployed_at is not null
+    group by 1, 2
+
+),
+
 developer_days as (
 
     select
@@ -139,6 +166,20 @@ final as (
         coalesce(weekly_pull_requests.prs_deployed, 0) as prs_deployed,
         weekly_pull_requests.log_lead_time_hours_mean,
         weekly_pull_requests.lead_time_hours_p50,
+        -- log of the developer-week medians: a second summary of each duration, robust to one
+        -- outlying PR; null when the median is null or not positive
+        case when weekly_pull_requests.review_hours_p50 > 0
+            then ln(weekly_pull_requests.review_hours_p50) end as log_review_hours_p50,
+        case when weekly_pull_requests.pickup_hours_p50 > 0
+            then ln(weekly_pull_requests.pickup_hours_p50) end as log_pickup_hours_p50,
+        case when weekly_pull_requests.lead_time_hours_p50 > 0
+            then ln(weekly_pull_requests.lead_time_hours_p50) end as log_lead_time_hours_p50,
+
+        ----------  change failure rate (PRs that first reached production that week)
+        coalesce(weekly_changes.changes_deployed, 0) as changes_deployed,
+        coalesce(weekly_changes.changes_failed, 0) as changes_failed,
+        cast(weekly_changes.changes_failed as {{ type_double() }})
+            / cast(weekly_changes.changes_deployed as {{ type_double() }}) as change_failure_rate,
 
         ----------  AI usage (Anthropic Admin API)
         coalesce(weekly_ai_usage.ai_cost_usd, 0) as ai_cost_usd,
@@ -148,6 +189,9 @@ final as (
     left join weekly_pull_requests
         on weekly_pull_requests.developer_id = developer_weeks.developer_id
         and weekly_pull_requests.week_start = developer_weeks.week_start
+    left join weekly_changes
+        on weekly_changes.developer_id = developer_weeks.developer_id
+        and weekly_changes.week_start = developer_weeks.week_start
     left join weekly_ai_usage
         on weekly_ai_usage.developer_id = developer_weeks.developer_id
         and weekly_ai_usage.week_start = developer_weeks.week_start

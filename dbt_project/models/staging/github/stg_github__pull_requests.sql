@@ -1,4 +1,6 @@
 -- One row per GitHub pull request: the latest landed version of each PR (by _extracted_at).
+-- ready_for_review_at is the earliest over every landed version: an incremental REST sync reads issue
+-- events only back to its cursor, so a later version of a PR can lack the event an earlier one had.
 
 with
 
@@ -11,6 +13,16 @@ source as (
 latest as (
 
     {{ deduplicate('source', partition_by='id', order_by='_extracted_at desc, updated_at desc, _batch_id desc') }}
+
+),
+
+ready_times as (
+
+    select
+        id as ready_id,
+        min(ready_for_review_at) as first_ready_for_review_at
+    from source
+    group by id
 
 ),
 
@@ -35,6 +47,8 @@ renamed as (
 
         ----------  booleans
         cast(draft as {{ dbt.type_boolean() }}) as is_draft,
+        -- a GitHub App account (dependabot[bot], renovate[bot]): REST says type Bot and appends [bot]
+        coalesce(author_type = 'Bot' or lower(author_login) like '%[bot]', false) as is_bot,
 
         ----------  numerics
         cast(additions as {{ dbt.type_int() }}) as additions,
@@ -46,12 +60,15 @@ renamed as (
         cast(updated_at as {{ dbt.type_timestamp() }}) as updated_at,
         cast(closed_at as {{ dbt.type_timestamp() }}) as closed_at,
         cast(merged_at as {{ dbt.type_timestamp() }}) as merged_at,
+        cast(ready_times.first_ready_for_review_at as {{ dbt.type_timestamp() }}) as ready_for_review_at,
 
         ----------  landing lineage
         _batch_id as batch_id,
         cast(_extracted_at as {{ dbt.type_timestamp() }}) as extracted_at
 
     from latest
+    left join ready_times
+        on ready_times.ready_id = latest.id
 
 )
 
