@@ -91,6 +91,9 @@ class OrganisationConfig:
     #: share of reviewed PRs whose author leaves a COMMENTED review on their own PR before the first
     #: real review (GitHub forbids approving your own PR, not commenting): never pickup nor a review
     self_review_share: float = 0.1
+    #: quiet weeks (sandbox.clock.quiet_weeks): the last two weeks of December for everyone and one summer
+    #: week per team, when people open only this share of their usual PRs (bots keep going)
+    quiet_week_share: float = 0.25
 
     # --- deployments ---
     deploy_start_week: int = 2

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from sandbox.clock import HOUR, day_start, horizon, work_time
+from sandbox.clock import HOUR, day_start, horizon, quiet_weeks, work_time
 from sandbox.config import OrganisationConfig
 from sandbox.entities import Commit, Developer, PullRequest, Repository, Review
 from sandbox.rng import Stream, stable_sha
@@ -92,6 +92,7 @@ def generate_pull_requests(
         # them on or off leaves every other draw, and so every other PR, unchanged.
         extras = Stream(seed, "pr-extras", developer.login)
         rate = rates[developer.seniority] * developer.busyness
+        quiet = quiet_weeks(config, seed, developer.team_id)
         for week in range(config.weeks):
             monday = config.start_date + dt.timedelta(weeks=week)
             week_rate = rate
@@ -101,6 +102,8 @@ def generate_pull_requests(
                 draft = _draft(config, stream, developer, monday)
                 revert = _add_extras(config, extras, draft)
                 repo = stream.choice(team_repos)
+                if monday in quiet and draft["quiet_draw"] >= config.quiet_week_share:
+                    continue  # on holiday: drawn all the same, so the other weeks keep their PRs
                 for pr_draft in (draft, revert):
                     if pr_draft is not None and pr_draft["created_at"] < end:
                         drafts[repo.full_name].append(pr_draft)
@@ -186,6 +189,7 @@ def _add_extras(config: OrganisationConfig, extras: Stream, draft: dict) -> dict
     revert_pickup = extras.lognormal(config.pickup_median_hours * HOUR, config.pickup_sigma)
     revert_review = extras.lognormal(config.review_median_hours * HOUR, config.review_sigma)
     revert_reviewers = [extras.uniform(), extras.uniform()]
+    draft["quiet_draw"] = extras.uniform()
     draft["ready_at"] = draft["created_at"]
     draft["opened_as_draft"] = opened_as_draft
     if opened_as_draft:

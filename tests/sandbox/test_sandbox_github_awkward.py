@@ -1,16 +1,22 @@
 """The sandbox's awkward GitHub cases, served in GitHub's formats and recorded in the ground truth.
 
 Drafts: a PR opened as draft shows `draft: true` until its `ready_for_review` event (REST: the
-repository's issue events; GraphQL: `ReadyForReviewEvent` in `timelineItems`, `isDraft`).
+repository's issue events; GraphQL: `ReadyForReviewEvent` in `timelineItems`, `isDraft`). Bots:
+dependabot[bot] and renovate[bot] (type "Bot"; GraphQL names them by app slug). Reverts: as GitHub's
+revert button writes them. Self-reviews: COMMENTED reviews by the author. Quiet weeks and weekends.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pandas as pd
 import pytest
 import requests
 
+from sandbox.clock import quiet_weeks
 from sandbox.metrics import link_deployments, pull_request_facts
+from sandbox.organisation import generate_organisation
 
 REPO = "hoco/payments-service"
 HEADERS = {"Authorization": "token t"}
@@ -235,3 +241,37 @@ def test_authors_comment_on_their_own_pull_requests_before_the_first_review(gh, 
     assert row["review_count"] == len(others)  # not a review ...
     assert _ts(min(r.submitted_at for r in others)) == row["first_review_at"]  # ... nor pickup
     assert reviews == sorted(reviews, key=lambda r: r.submitted_at)
+
+
+# --- quiet weeks and weekly seasonality -------------------------------------------------------------------
+
+
+def test_quiet_holiday_weeks_and_weekends():
+    """A calendar over summer and Christmas: each team's summer week and the last two weeks of December
+    are quiet (people open about a quarter of their usual PRs; bots keep going), and weekends are quiet."""
+    org = generate_organisation("small", seed=42, start_date=dt.date(2025, 6, 2), weeks=32)
+    people = [pr for pulls in org.pull_requests.values() for pr in pulls if not pr.is_bot]
+    team_of = {d.login: d.team_id for d in org.developers}
+    christmas = {dt.date(2025, 12, 22), dt.date(2025, 12, 29)}
+    quiet_total, usual_total, usual_weeks = 0, 0, 0
+    for team in org.config.teams:
+        quiet = quiet_weeks(org.config, org.seed, team)
+        assert christmas <= quiet and len(quiet) == 3  # and one summer week
+        [summer] = quiet - christmas
+        assert dt.date(2025, 6, 15) <= summer <= dt.date(2025, 8, 31)
+        weekly: dict[dt.date, int] = {}
+        for pr in people:
+            if team_of[pr.author_login] == team:
+                monday = pr.created_at.date() - dt.timedelta(days=pr.created_at.weekday())
+                weekly[monday] = weekly.get(monday, 0) + 1
+        quiet_total += sum(weekly.get(m, 0) for m in quiet)
+        usual = [n for m, n in weekly.items() if m not in quiet and dt.date(2025, 6, 30) <= m <= dt.date(2025, 12, 8)]
+        usual_total, usual_weeks = usual_total + sum(usual), usual_weeks + len(usual)
+    quiet_mean = quiet_total / (3 * len(org.config.teams))
+    assert 0.1 < quiet_mean / (usual_total / usual_weeks) < 0.45  # about a quarter of a usual week
+    # weekly seasonality: work starts on weekdays; what spills into a weekend is far rarer per day
+    assert all(min(c.authored_at for c in pr.commits).weekday() < 5 for pr in people if not pr.reverted_pr_number)
+    weekend = sum(pr.created_at.weekday() >= 5 for pr in people)
+    assert 0 < weekend / 2 < 0.25 * (len(people) - weekend) / 5
+    bots = [pr for pulls in org.pull_requests.values() for pr in pulls if pr.is_bot]
+    assert any(pr.created_at.date() - dt.timedelta(days=pr.created_at.weekday()) in christmas for pr in bots)
