@@ -231,6 +231,11 @@ def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def _people_only(pr_cols: set[str]) -> str:
+    """A filter leaving out bot pull requests (dependabot, renovate): the report is about people's work."""
+    return " and not coalesce(is_bot, false)" if "is_bot" in pr_cols else ""
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
     value = con.execute(sql, params or []).fetchone()[0]
     return None if _is_missing(value) else value
@@ -309,7 +314,7 @@ def _population(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict:
     if "merged_at" in pr_cols:
         merged_prs = _scalar(
             con,
-            "select count(*) from marts.fct_pull_requests where merged_at >= ? and merged_at < ?",
+            f"select count(*) from marts.fct_pull_requests where merged_at >= ? and merged_at < ?{_people_only(pr_cols)}",
             [start, end + timedelta(days=1)],
         )
     spend = _ai_spend(con, start, end)
@@ -384,7 +389,7 @@ def _delivery_snapshot(
         add(
             "Merged pull requests",
             "per week",
-            [_scalar(con, "select count(*) / ? from marts.fct_pull_requests where merged_at >= ? and merged_at < ?", [w, a, b]) for a, b, w in windows],
+            [_scalar(con, f"select count(*) / ? from marts.fct_pull_requests where merged_at >= ? and merged_at < ?{_people_only(pr_cols)}", [w, a, b]) for a, b, w in windows],
             1,
         )
         for column, metric in (("review_hours", "Median PR review time"), ("cycle_hours", "Median PR cycle time")):
@@ -392,7 +397,7 @@ def _delivery_snapshot(
                 add(
                     metric,
                     "hours",
-                    [_scalar(con, f"select median({column}) from marts.fct_pull_requests where merged_at >= ? and merged_at < ?", [a, b]) for a, b, _ in windows],
+                    [_scalar(con, f"select median({column}) from marts.fct_pull_requests where merged_at >= ? and merged_at < ?{_people_only(pr_cols)}", [a, b]) for a, b, _ in windows],
                     1,
                 )
     dep_cols = _columns(con, "marts.fct_deployments")

@@ -424,7 +424,8 @@ def spend_section(
     pr_cols = columns(con, "marts.fct_pull_requests")
     if {"ai_cost_usd", "merged_at"} <= pr_cols:
         costs = con.execute(
-            "select coalesce(ai_cost_usd, 0) from marts.fct_pull_requests where merged_at >= ? and merged_at < ?",
+            "select coalesce(ai_cost_usd, 0) from marts.fct_pull_requests where merged_at >= ? and merged_at < ?"
+            + (" and not coalesce(is_bot, false)" if "is_bot" in pr_cols else ""),
             [start, end_excl],
         ).df().iloc[:, 0]
         attributed = costs[costs > 0]
@@ -762,7 +763,7 @@ def stages_section(con: duckdb.DuckDBPyConnection, groups: TeamGroups, start: da
     ai = "is_ai_assisted" if "is_ai_assisted" in cols else "null"
     prs = con.execute(
         f"select author_developer_id, {ai} as is_ai_assisted, {select} from marts.fct_pull_requests "
-        "where merged_at >= ? and merged_at < ?",
+        "where merged_at >= ? and merged_at < ?" + (" and not coalesce(is_bot, false)" if "is_bot" in cols else ""),
         [start, end + timedelta(days=1)],
     ).df()
     if prs.empty:

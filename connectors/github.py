@@ -14,7 +14,9 @@ deployment that first delivered it.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -36,6 +38,17 @@ from connectors.records import (
 SOURCE = "github"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+#: reads of one call when GitHub's 200 answer is not JSON (a truncated transfer), before giving up
+MALFORMED_ATTEMPTS = 3
+
+
+class _MalformedPage(Exception):
+    """GitHub answered 200 with a body that is not JSON."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
 
 
 @dataclass
@@ -122,9 +135,32 @@ class GithubConnector:
         return self._token.signed
 
     def _call(self, what: str, action: Callable[[], T], *, repository: str | None = None) -> T:
-        """Run a PyGithub call and turn its failures into errors that say what to do."""
+        """Run a PyGithub call and turn its failures into errors that say what to do.
+
+        A 200 whose body is not JSON is almost always a transfer cut short, so the call is made again (it
+        only reads) up to MALFORMED_ATTEMPTS times before the run stops with an error that says so."""
+        for attempt in range(1, MALFORMED_ATTEMPTS + 1):
+            try:
+                return self._call_once(what, action)
+            except _MalformedPage as malformed:
+                if attempt == MALFORMED_ATTEMPTS:
+                    raise SourceError(
+                        SOURCE, f"GitHub's answer to {what} was not valid JSON {attempt} times in a row "
+                        f"({malformed.detail}): a cut-off transfer, or a proxy answering instead of the API",
+                        "Run again (nothing is lost: cursors move only after landing); if it persists, check "
+                        "that github.api_url is the REST API root (https://api.github.com or https://HOST/api/v3)",
+                        url=self.api_url,
+                    ) from None
+                log.warning("github: %s: answer was not valid JSON (%s); reading it again (%d of %d)",
+                            what, malformed.detail, attempt + 1, MALFORMED_ATTEMPTS)
+                time.sleep(min(2.0, 0.25 * 2 ** attempt))
+        raise AssertionError("unreachable")
+
+    def _call_once(self, what: str, action: Callable[[], T]) -> T:
         try:
             return action()
+        except json.JSONDecodeError as error:
+            raise _MalformedPage(f"{error.msg} at character {error.pos}") from None
         except GithubException as error:
             status = error.status
             if status == 401:
@@ -197,17 +233,16 @@ class GithubConnector:
     def pull_requests(self, full_name: str, *, updated_since: dt.datetime | None) -> PullRequestBatch:
         """PRs updated at or after `updated_since` (all when None), with their reviews and commits."""
         repo = self._repo(full_name)
-        batch = PullRequestBatch(repository=full_name)
-
-        def read() -> None:
+        def read() -> PullRequestBatch:  # a fresh batch per attempt: a malformed page reads it all again
+            batch = PullRequestBatch(repository=full_name)
             ready = self._ready_for_review_times(repo, updated_since)
             for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
                 if updated_since is not None and pr.updated_at < updated_since:
                     break
                 self._read_pull_request(full_name, pr, batch, ready.get(pr.number))
+            return batch
 
-        self._call(f"pull requests of {full_name}", read)
-        return batch
+        return self._call(f"pull requests of {full_name}", read)
 
     @staticmethod
     def _ready_for_review_times(repo: Repository, updated_since: dt.datetime | None) -> dict[int, dt.datetime]:
@@ -298,11 +333,11 @@ class GithubConnector:
         """
         repo = self._repo(full_name)
         known = known or {}
-        batch = DeploymentBatch(repository=full_name)
         production = {e.lower() for e in production_environments}
         horizon = _listing_horizon(known, settle_window)
 
-        def read() -> None:
+        def read() -> DeploymentBatch:  # a fresh batch per attempt: a malformed page reads it all again
+            batch = DeploymentBatch(repository=full_name)
             for deployment in repo.get_deployments():
                 if horizon is not None and deployment.created_at < horizon:
                     break
@@ -332,8 +367,9 @@ class GithubConnector:
                         )
                     )
             batch.commits.extend(self._shipped_commits(repo, full_name, batch, production, known))
+            return batch
 
-        self._call(f"deployments of {full_name}", read)
+        batch = self._call(f"deployments of {full_name}", read)
         return batch
 
     def _shipped_commits(

@@ -80,6 +80,8 @@ class GithubIncidentIssues:
         found: dict[int, GithubIssue] = {}
 
         def read() -> None:
+            found.clear()  # a malformed page reads it all again
+            batch.pull_requests_skipped = 0
             for label in wanted:
                 arguments: dict[str, object] = {"state": "all", "labels": [label], "sort": "updated", "direction": "asc"}
                 if updated_since is not None:

@@ -88,9 +88,10 @@ MATRIX = (
     [(source, fault, "same") for source in SOURCES for fault in TRANSIENT]
     + [(source, fault, "same") for source in ("github_rest", "github_graphql", "github_issues") for fault in GITHUB_ONLY]
     + [
-        ("github_rest", Fault.malformed_json(), "error"),
-        ("github_graphql", Fault.malformed_json(), "error"),
-        ("github_issues", Fault.malformed_json(), "error"),
+        # a truncated answer is read again (connectors.github.MALFORMED_ATTEMPTS)
+        ("github_rest", Fault.malformed_json(), "same"),
+        ("github_graphql", Fault.malformed_json(), "same"),
+        ("github_issues", Fault.malformed_json(), "same"),
         ("pagerduty", Fault.malformed_json(), "same"),  # read again (PAGE_ATTEMPTS)
         ("anthropic", Fault.server_error(529), "same"),  # overloaded_error
         # slower than the connector's timeout: the request times out and is sent again
@@ -164,3 +165,17 @@ def test_github_persistent_server_error_is_a_clear_error(faulty: SandboxServer, 
     with pytest.raises(SourceError, match=rf"^github: reading pull requests of {repository} kept failing after retries \(too many 500 error") as raised:
         connector.pull_requests(repository, updated_since=None)
     assert "repeated safely" in str(raised.value) and TOKEN not in str(raised.value)
+
+
+@pytest.mark.parametrize("source", ["github_rest", "github_graphql", "github_issues"])
+def test_github_malformed_every_time_is_a_clear_error(faulty: SandboxServer, small_org: Organisation, source: str) -> None:
+    """Truncated once is read again (the matrix above); truncated on every attempt stops with words that say so."""
+    from connectors.github import MALFORMED_ATTEMPTS
+
+    read, endpoint = SOURCES[source]
+    faulty.faults = FaultPlan([ScriptedFault(endpoint, 1, Fault.malformed_json(), times=MALFORMED_ATTEMPTS)])
+    with pytest.raises(SourceError) as raised:
+        read(faulty.url, small_org)
+    message = str(raised.value)
+    assert message.startswith("github: ") and f"not valid JSON {MALFORMED_ATTEMPTS} times in a row" in message
+    assert "Run again" in message and TOKEN not in message

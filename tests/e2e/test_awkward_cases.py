@@ -101,3 +101,21 @@ def test_self_reviews_are_neither_pickup_nor_reviews(warehouse: duckdb.DuckDBPyC
     assert (with_own["first_review_at_built"] == with_own["first_review_at"]).all()  # ... yet pickup ends later
     assert (with_own["review_count_built"] == with_own["review_count"]).all()
     _same_hours(with_own["pickup_hours_built"], with_own["pickup_hours"], "pickup with a self-review")
+
+
+def test_report_counts_people_not_bots(demo, warehouse: duckdb.DuckDBPyConnection, truth: Path) -> None:
+    """The report's merged-PR count (and so its cost per merged PR) is people's work: bot PRs stay out."""
+    from datetime import datetime
+
+    from analysis.report import build_report_context
+
+    workdir, _ = demo
+    context = build_report_context(workdir / "warehouse" / "impact.duckdb")
+    start = datetime.strptime(context["period"]["start"], "%d %b %Y")
+    end = datetime.strptime(context["period"]["end"], "%d %b %Y") + pd.Timedelta(days=1)
+    expected = read_truth(truth, "pull_requests")
+    merged_at = pd.to_datetime(expected["merged_at"], utc=True).dt.tz_localize(None)
+    in_period = merged_at.notna() & (merged_at >= start) & (merged_at < end)
+    bots = expected["is_bot"].astype(str).str.lower().isin(["true", "1"])
+    assert bots[in_period].sum() > 0, "the demo period holds bot PRs, or this test proves nothing"
+    assert context["population"]["merged_prs"] == int((in_period & ~bots).sum())
