@@ -1,3 +1,7 @@
+-- A table, not a view: a dozen data tests and several marts read it, and recomputing it for each costs
+-- more than storing it (dbt build of `medium`: bench/results.md).
+{{ config(materialized='table') }}
+
 -- Claude Code transcript lines (one per counted API response) tied to a developer, a repository and a
 -- pull request (DESIGN section 5, "AI cost per pull request"):
 --   * developer: the line's developer_email through int_developer_identities (null when unmatched);

@@ -1,3 +1,7 @@
+-- A table, not a view: a dozen data tests and several marts read it, and recomputing it for each costs
+-- more than storing it (dbt build of `medium`: bench/results.md).
+{{ config(materialized='table') }}
+
 -- Claude Code usage per developer and UTC day from ONE source (DESIGN section 5, "Overlapping AI
 -- sources"): the Anthropic Admin API report where it has that developer-day, else the OpenTelemetry
 -- export, else the session transcripts, so a developer on the API platform who also ships telemetry or

@@ -1,3 +1,7 @@
+-- A table, not a view: a dozen data tests and several marts read it, and recomputing it for each costs
+-- more than storing it (dbt build of `medium`: bench/results.md).
+{{ config(materialized='table') }}
+
 -- The stages of each pull request (DESIGN section 5), one row per PR:
 --   coding  = review_ready_at - first_commit_at pickup    = first_review_at - review_ready_at
 --   review  = merged_at - first_review_at       deploy    = first_deployed_at - merged_at
