@@ -235,25 +235,33 @@ class GithubConnector:
         repo = self._repo(full_name)
         def read() -> PullRequestBatch:  # a fresh batch per attempt: a malformed page reads it all again
             batch = PullRequestBatch(repository=full_name)
-            ready = self._ready_for_review_times(repo, updated_since)
+            pulls = []
             for pr in repo.get_pulls(state="all", sort="updated", direction="desc"):
                 if updated_since is not None and pr.updated_at < updated_since:
                     break
+                pulls.append(pr)
+            if not pulls:  # a quiet day: no PR changed, so no ready time to look up
+                return batch
+            # A PR is marked ready after it is opened, so reading the events back to the oldest re-read PR's
+            # creation finds every re-read PR's ready time, however long before the cursor it happened
+            # (a PR re-read for a late review must not land without the ready time it was landed with).
+            since = None if updated_since is None else min(pr.created_at for pr in pulls)
+            ready = self._ready_for_review_times(repo, since)
+            for pr in pulls:
                 self._read_pull_request(full_name, pr, batch, ready.get(pr.number))
             return batch
 
         return self._call(f"pull requests of {full_name}", read)
 
     @staticmethod
-    def _ready_for_review_times(repo: Repository, updated_since: dt.datetime | None) -> dict[int, dt.datetime]:
-        """Issue number -> earliest `ready_for_review` event, from the repository's issue events.
-
-        The list comes newest first, so reading stops at the cursor: marking a PR ready updates it, so a
-        PR whose event is older than the cursor was landed with that event by an earlier run.
+    def _ready_for_review_times(repo: Repository, since: dt.datetime | None) -> dict[int, dt.datetime]:
+        """Issue number -> earliest `ready_for_review` event at or after `since` (all when None), from the
+        repository's issue events: one paginated stream per repository instead of a timeline per PR.
+        The stream comes newest first, so reading stops at `since`.
         """
         ready: dict[int, dt.datetime] = {}
         for event in repo.get_issues_events():
-            if updated_since is not None and event.created_at < updated_since:
+            if since is not None and event.created_at < since:
                 break
             if event.event == "ready_for_review" and event.issue is not None:
                 number = event.issue.number
