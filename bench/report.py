@@ -70,6 +70,9 @@ def _pipeline(part: dict, lines: list[str], summary: list[str]) -> None:
                      f"**{_fmt(result.get('after_extraction_seconds'))}** | {_fmt(result.get('peak_rss_mb_after_extraction'))} | |")
         summary.append(f"pipeline {preset}: after extraction {_fmt(result.get('after_extraction_seconds'))} s, "
                        f"peak RSS after extraction {_fmt(result.get('peak_rss_mb_after_extraction'))} MB")
+    for preset, result in part.get("presets", {}).items():
+        if result.get("measured_apart"):  # a preset run on its own, in other conditions than the rows above
+            lines += ["", f"`{preset}`: {result['measured_apart']}"]
     for key, label in (("growth_medium_over_small", "medium / small"), ("growth_large_over_medium", "large / medium")):
         growth = part.get(key)
         if growth:
