@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -80,3 +81,13 @@ def quick_panel(
     panel["_week"] = ((panel["week_start"] - WEEK_ORIGIN).dt.days // 7).astype("int64")
     panel["_adoption_week"] = (panel["ai_adopted_at"] - WEEK_ORIGIN).dt.days // 7
     return panel
+
+
+def write(path, panel: pd.DataFrame):
+    """`panel` as the warehouse's `marts.mart_ai_impact_panel` in a DuckDB file at `path`."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists marts")
+        con.register("p", panel.drop(columns=["_week", "_adoption_week"]))
+        con.execute("create or replace table marts.mart_ai_impact_panel as select * exclude (week_start, ai_adopted_at), "
+                    "cast(week_start as date) as week_start, cast(ai_adopted_at as date) as ai_adopted_at from p")
+    return path

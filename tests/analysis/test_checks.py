@@ -27,19 +27,10 @@ from analysis.estimates import (
     withheld_reason,
 )
 from analysis.twfe import sup_t_critical_value
-from panels import quick_panel
+from panels import quick_panel, write
 
 REVIEW = OUTCOMES[0]
 assert REVIEW.name == "review_hours"
-
-
-def write(path, panel: pd.DataFrame):
-    with duckdb.connect(str(path)) as con:
-        con.execute("create schema if not exists marts")
-        con.register("p", panel.drop(columns=["_week", "_adoption_week"]))
-        con.execute("create or replace table marts.mart_ai_impact_panel as select * exclude (week_start, ai_adopted_at), "
-                    "cast(week_start as date) as week_start, cast(ai_adopted_at as date) as ai_adopted_at from p")
-    return path
 
 
 def test_placebo_sample_keeps_only_untreated_weeks():

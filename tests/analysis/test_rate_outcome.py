@@ -19,20 +19,11 @@ from analysis.estimates import (
     estimate_outcome_cs,
     run_impact_analysis,
 )
-from panels import quick_panel
+from panels import quick_panel, write
 
 OUTCOME = {o.name: o for o in OUTCOMES}
 CFR = OUTCOME["change_failure_rate"]
 PP = "percentage points (effect_pct: % of the adopters' pre-adoption rate)"
-
-
-def write(path, panel: pd.DataFrame):
-    with duckdb.connect(str(path)) as con:
-        con.execute("create schema if not exists marts")
-        con.register("p", panel.drop(columns=["_week", "_adoption_week"]))
-        con.execute("create or replace table marts.mart_ai_impact_panel as select * exclude (week_start, ai_adopted_at), "
-                    "cast(week_start as date) as week_start, cast(ai_adopted_at as date) as ai_adopted_at from p")
-    return path
 
 
 def exact_panel(effect: float = 0.10) -> pd.DataFrame:
