@@ -156,8 +156,9 @@ def _direct_records(org, repositories=None, usage=True):
             continue
         for pr in pulls:
             out["github/pull_requests"].append(GithubPullRequest(
-                id=pr.pr_id, repository=name, number=pr.number, title=pr.title, state=pr.state, draft=False,
-                author_login=pr.author_login, author_type="User", created_at=pr.created_at,
+                id=pr.pr_id, repository=name, number=pr.number, title=pr.title, state=pr.state, draft=pr.is_draft,
+                ready_for_review_at=pr.ready_for_review_at,
+                author_login=pr.author_login, author_type="Bot" if pr.is_bot else "User", created_at=pr.created_at,
                 updated_at=pr.updated_at, closed_at=pr.closed_at, merged_at=pr.merged_at,
                 merge_commit_sha=pr.merge_commit_sha if pr.merged_at else None, head_ref=pr.head_ref,
                 base_ref=pr.base_ref, additions=pr.additions, deletions=pr.deletions,
