@@ -11,18 +11,13 @@ follows. The result must equal a fresh full build of the same landing, row for r
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from connectors.records import ClaudeCodeActorDay, ClaudeCodeModelDay, GithubReview, TeamMember
 from impact.landing import land_batch
-from impact.postgres_loader import load_raw_to_postgres
-from tests.dbt.conftest import SERVICE_REPOSITORIES, PostgresServer, run_dbt
+from tests.dbt.warehouse_target import Target, copy_landing
 
 FACTS = ("fct_reviews", "fct_ai_usage_daily")
 SELECT = ["--select", "+fct_reviews", "+fct_ai_usage_daily"]
@@ -61,69 +56,12 @@ def land_mapping_change(raw_root: Path) -> None:
     ], SECOND_SYNC + dt.timedelta(hours=1))
 
 
-class Target:
-    """Build the selected facts of one warehouse (a DuckDB file or a PostgreSQL database) from a landing."""
-
-    def __init__(self, name: str, root: Path, raw_root: Path, postgres: PostgresServer | None = None,
-                 database: str | None = None) -> None:
-        self.name, self.root, self.raw_root, self.postgres, self.database = name, root, raw_root, postgres, database
-        self.warehouse = root / "impact.duckdb"
-        self.env = {**os.environ, "IMPACT_RAW_DIR": str(raw_root), "IMPACT_WAREHOUSE": str(self.warehouse),
-                    "DO_NOT_TRACK": "1", "IMPACT_PAGERDUTY_SERVICE_REPOSITORIES": json.dumps(SERVICE_REPOSITORIES)}
-        if postgres is not None:
-            import psycopg2
-
-            connection = psycopg2.connect(postgres.dsn)
-            connection.autocommit = True
-            with connection.cursor() as cursor:
-                cursor.execute(f"create database {database}")
-            connection.close()
-            self.env.update({**postgres.env, "IMPACT_PG_DATABASE": str(database)})
-
-    @property
-    def dsn(self) -> str:
-        assert self.postgres is not None
-        return f"host={self.postgres.host} port={self.postgres.port} user={self.postgres.user} dbname={self.database}"
-
-    def run(self, *extra: str) -> None:
-        if self.postgres is not None:
-            load_raw_to_postgres(self.raw_root, self.dsn)
-        result = run_dbt(["run", "--target", self.name, *SELECT, *extra], self.env, self.root / "target",
-                         self.root / "logs")
-        assert result.returncode == 0, result.stdout[-4000:]
-
-    def compiled(self, model: str) -> str:
-        return next((self.root / "target" / "compiled").rglob(f"{model}.sql")).read_text()
-
-    def rows(self, table: str) -> list[tuple[Any, ...]]:
-        sql = f"select * from marts.{table}"
-        if self.postgres is not None:
-            import psycopg2
-
-            with psycopg2.connect(self.dsn) as connection, connection.cursor() as cursor:
-                cursor.execute(sql)
-                found = cursor.fetchall()
-            connection.close()
-        else:
-            import duckdb
-
-            with duckdb.connect(str(self.warehouse), read_only=True) as connection:
-                found = connection.execute(sql).fetchall()
-        return sorted(found, key=lambda row: tuple((value is None, str(value)) for value in row))
-
-
-def copy_landing(raw_landing: Path, root: Path) -> Path:
-    raw_root = root / "raw"
-    shutil.copytree(raw_landing, raw_root)
-    return raw_root
-
-
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_incremental_build_equals_a_full_build(target: str, raw_landing: Path, tmp_path: Path,
                                                request: pytest.FixtureRequest) -> None:
     postgres = request.getfixturevalue("postgres_server") if target == "postgres" else None
     raw_root = copy_landing(raw_landing, tmp_path)
-    incremental = Target(target, tmp_path / "incremental", raw_root, postgres, "impact_incremental")
+    incremental = Target(target, tmp_path / "incremental", raw_root, postgres, "impact_incremental", SELECT)
     incremental.run()
     before = {fact: incremental.rows(fact) for fact in FACTS}
 
@@ -133,7 +71,7 @@ def test_incremental_build_equals_a_full_build(target: str, raw_landing: Path, t
     land_mapping_change(raw_root)
     incremental.run()
 
-    full = Target(target, tmp_path / "full", raw_root, postgres, "impact_full")
+    full = Target(target, tmp_path / "full", raw_root, postgres, "impact_full", SELECT)
     full.run()
     for fact in FACTS:
         assert incremental.rows(fact) == full.rows(fact), fact
@@ -145,7 +83,7 @@ def test_incremental_build_equals_a_full_build(target: str, raw_landing: Path, t
 def test_lookback_is_what_catches_a_late_landed_batch(raw_landing: Path, tmp_path: Path) -> None:
     """Without the lookback, a batch extracted before the watermark but landed after it is missed."""
     raw_root = copy_landing(raw_landing, tmp_path)
-    warehouse = Target("duckdb", tmp_path / "no_lookback", raw_root)
+    warehouse = Target("duckdb", tmp_path / "no_lookback", raw_root, select=SELECT)
     warehouse.run()
     land_second_sync(raw_root)
     warehouse.run("--vars", "{incremental_lookback_hours: 0}")
