@@ -87,8 +87,15 @@ class DeploymentBatch:
     commits: list[GithubDeploymentCommit] = field(default_factory=list)
 
 
+#: the login GitHub shows for a deleted account
+GHOST_LOGIN = "ghost"
+
+
 def _login(user: object | None) -> str | None:
-    return getattr(user, "login", None) if user is not None else None
+    """A deleted account lands as null, however GitHub shows it (REST's "ghost" user or a null user),
+    as the GraphQL path lands it: "ghost" is nobody, and must never match a person or a team."""
+    login = getattr(user, "login", None) if user is not None else None
+    return None if login == GHOST_LOGIN else login
 
 
 def _first_line(message: str | None) -> str:
@@ -281,7 +288,7 @@ class GithubConnector:
                 draft=bool(pr.draft),
                 ready_for_review_at=ready_for_review_at,
                 author_login=_login(author),
-                author_type=getattr(author, "type", None) if author is not None else None,
+                author_type=getattr(author, "type", None) if _login(author) is not None else None,
                 created_at=pr.created_at,
                 updated_at=pr.updated_at,
                 closed_at=pr.closed_at,

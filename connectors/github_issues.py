@@ -23,10 +23,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from connectors.github import GithubConnector
+from connectors.github import GHOST_LOGIN, GithubConnector
 from connectors.records import GithubIssue
 
-GHOST_LOGIN = "ghost"
 DEPLOYMENT_URL = re.compile(r"/deployments/(\d+)\b")
 DEPLOYMENT_LINE = re.compile(r"^\s*(?:\*\*)?deployment(?:\*\*)?\s*:\s*(?:\*\*)?\s*#?(\d+)\s*$", re.IGNORECASE | re.MULTILINE)
 

@@ -91,6 +91,10 @@ class OrganisationConfig:
     #: share of reviewed PRs whose author leaves a COMMENTED review on their own PR before the first
     #: real review (GitHub forbids approving your own PR, not commenting): never pickup nor a review
     self_review_share: float = 0.1
+    #: share of developers (never-adopters, at least one when the share is above 0) who left and deleted
+    #: their GitHub account: GitHub then shows everything they did as the "ghost" user (REST) or a null
+    #: author (GraphQL), while their commits keep the e-mail git recorded
+    deleted_account_share: float = 0.04
     #: quiet weeks (sandbox.clock.quiet_weeks): the last two weeks of December for everyone and one summer
     #: week per team, when people open only this share of their usual PRs (bots keep going)
     quiet_week_share: float = 0.25

@@ -576,7 +576,7 @@ class _Executor:
         if field.name in simple:
             return self.scalar(field, simple[field.name], path)
         if field.name == "author":
-            return self.select("Actor", Actor(pr.author_login), field.selections, path)
+            return self.select("Actor", self._actor(pr.author_login), field.selections, path)
         if field.name == "mergeCommit":
             return self.select("Commit", _MergeCommit(pr.merge_commit_sha) if merged else None, field.selections, path)
         if field.name == "reviews":
@@ -603,7 +603,7 @@ class _Executor:
         if field.name in simple:
             return self.scalar(field, simple[field.name], path)
         if field.name == "actor":
-            return self.select("Actor", Actor(event.actor_login), field.selections, path)
+            return self.select("Actor", self._actor(event.actor_login), field.selections, path)
         raise self.unknown(type_name, field, path)
 
     _type_ReadyForReviewEvent = lambda self, obj, field, args, path: self._timeline_event(  # noqa: E731
@@ -622,7 +622,7 @@ class _Executor:
         if field.name in simple:
             return self.scalar(field, simple[field.name], path)
         if field.name == "author":
-            return self.select("Actor", Actor(review.reviewer_login), field.selections, path)
+            return self.select("Actor", self._actor(review.reviewer_login), field.selections, path)
         raise self.unknown("PullRequestReview", field, path)
 
     def _type_PullRequestCommit(self, commit: Commit, field, args, path):
@@ -663,8 +663,12 @@ class _Executor:
         if field.name == "user":
             # GitActor.user is a User: a bot (or web-flow's GitHub identity) is no User, so null.
             is_user = login and not login.endswith("[bot]")
-            return self.select("Actor", Actor(login) if is_user else None, field.selections, path)
+            return self.select("Actor", self._actor(login) if is_user else None, field.selections, path)
         raise self.unknown("GitActor", field, path)
+
+    def _actor(self, login: str) -> Actor | None:
+        """GraphQL answers null for a deleted account (REST shows the ghost user instead)."""
+        return None if login in self.api.org.deleted_logins else Actor(login)
 
     def _type_Actor(self, actor: Actor, field, args, path):
         if field.name == "login":

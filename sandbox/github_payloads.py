@@ -89,7 +89,14 @@ class GithubRenderer:
 
     # --- people and places ---
 
+    def account(self, roots: Roots, login: str) -> dict | None:
+        """A user where GitHub answers null for a deleted account (a review's `user`, a commit's `author`
+        and `committer`); elsewhere REST shows the ghost user (`user`)."""
+        return None if login in self.org.deleted_logins else self.user(roots, login)
+
     def user(self, roots: Roots, login: str) -> dict:
+        if login in self.org.deleted_logins:
+            login = GHOST["login"]
         if login == BOT["login"]:
             ident = BOT
         elif login == GHOST["login"]:
@@ -363,7 +370,7 @@ class GithubRenderer:
         return {
             "id": review.review_id,
             "node_id": node_id("PRR", review.review_id),
-            "user": self.user(roots, review.reviewer_login),
+            "user": self.account(roots, review.reviewer_login),
             "body": "" if review.state == "APPROVED" else "A few comments inline.",
             "state": review.state,
             "html_url": html,
@@ -398,8 +405,8 @@ class GithubRenderer:
             "url": f"{repo_url}/commits/{commit.sha}",
             "html_url": f"{html_repo}/commit/{commit.sha}",
             "comments_url": f"{repo_url}/commits/{commit.sha}/comments",
-            "author": self.user(roots, commit.author_login),
-            "committer": self.user(roots, committer_login),
+            "author": self.account(roots, commit.author_login),
+            "committer": self.account(roots, committer_login),
             "parents": [
                 {"sha": p, "url": f"{repo_url}/commits/{p}", "html_url": f"{html_repo}/commit/{p}"} for p in parents
             ],

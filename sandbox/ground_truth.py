@@ -123,14 +123,17 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
         rolled_back = set(rolled.values())
         links = link_deployments(org.main_commits[repo], org.deployments[repo])
         for pr in org.pull_requests[repo]:
-            f = pull_request_facts(pr, links)
+            f = pull_request_facts(pr, links, org.deleted_logins)
             pr_rows.append([
                 repo, pr.number, pr.author_login, pr.state, pr.created_at, f.first_commit_at, f.first_review_at,
                 pr.merged_at, pr.closed_at, f.first_deployed_at, f.coding_hours, f.pickup_hours, f.review_hours,
                 f.deploy_hours, f.cycle_hours, f.lead_time_hours, f.review_count, pr.is_treated, pr.additions,
                 pr.deletions, pr.head_ref, pr.merge_commit_sha, pr.opened_as_draft, pr.is_draft,
                 pr.ready_for_review_at, pr.is_bot, pr.reverted_pr_number is not None, pr.reverted_pr_number,
-                sum(1 for r in pr.reviews if r.reviewer_login == pr.author_login),
+                sum(
+                    1 for r in pr.reviews if r.reviewer_login == pr.author_login and pr.author_login not in org.deleted_logins
+                ),
+                pr.author_login in org.deleted_logins,
             ])
         for d in org.deployments[repo]:
             shipped = d.environment == "production" and d.deployed_at is not None
@@ -146,7 +149,7 @@ def write_ground_truth(org: Organisation, folder: str | Path) -> Path:
          "merged_at", "closed_at", "first_deployed_at", "coding_hours", "pickup_hours", "review_hours",
          "deploy_hours", "cycle_hours", "lead_time_hours", "review_count", "is_treated", "additions", "deletions",
          "head_branch", "merge_commit_sha", "opened_as_draft", "is_draft", "ready_for_review_at", "is_bot",
-         "is_revert", "reverted_pr_number", "self_review_count"],
+         "is_revert", "reverted_pr_number", "self_review_count", "author_account_deleted"],
         pr_rows,
     )
     _write(

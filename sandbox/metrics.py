@@ -102,8 +102,11 @@ class PullRequestFacts:
         return hours(self.first_commit_at, self.first_deployed_at)
 
 
-def pull_request_facts(pr: PullRequest, links: DeploymentLinks) -> PullRequestFacts:
-    others = [r for r in pr.reviews if r.reviewer_login != pr.author_login]
+def pull_request_facts(pr: PullRequest, links: DeploymentLinks, deleted: frozenset[str] = frozenset()) -> PullRequestFacts:
+    """`deleted`: logins of deleted accounts. A deleted author's comment on their own PR reaches the API as
+    the ghost on the ghost's PR, which no one can tell from a colleague's review, so it counts as one here
+    too: this truth describes what the data can show."""
+    others = [r for r in pr.reviews if r.reviewer_login != pr.author_login or pr.author_login in deleted]
     return PullRequestFacts(
         pr=pr,
         first_commit_at=min(c.authored_at for c in pr.commits),

@@ -16,7 +16,7 @@ from sandbox.config import OrganisationConfig, preset_config
 from sandbox.deployments import generate_deployments
 from sandbox.entities import Commit, Deployment, Developer, Incident, PullRequest, Repository, Team, UsageDay
 from sandbox.incidents import generate_incidents
-from sandbox.people import build_developers, build_repositories, build_teams
+from sandbox.people import build_developers, build_repositories, build_teams, deleted_accounts
 from sandbox.pull_requests import generate_pull_requests, main_history
 from sandbox.rng import stable_sha
 
@@ -35,6 +35,9 @@ class Organisation:
     deployments: dict[str, list[Deployment]]  # by repository full name, oldest first
     usage: list[UsageDay]  # by date, then email
     incidents: list[Incident] = dataclasses.field(default_factory=list)  # by created_at (sandbox.incidents)
+    #: developers whose GitHub accounts were deleted (sandbox.people.deleted_accounts): the data keeps who
+    #: did what (the ground truth needs it); the GitHub API serves them as the ghost user
+    deleted_logins: frozenset[str] = frozenset()
 
     @property
     def github_org(self) -> str:
@@ -86,4 +89,5 @@ def generate_organisation(preset: str = "small", seed: int = 42, **overrides) ->
         deployments=deployments,
         usage=usage,
         incidents=incidents,
+        deleted_logins=deleted_accounts(config, seed, developers),
     )

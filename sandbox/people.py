@@ -128,3 +128,17 @@ def _adoption_weeks(config: OrganisationConfig, seed: int, drafts: list[dict]) -
         week = config.adoption_first_week + round(span * rank / max(count - 1, 1))
         weeks[draft["login"]] = config.start_date + dt.timedelta(weeks=week)
     return weeks
+
+
+def deleted_accounts(config: OrganisationConfig, seed: int, developers: list[Developer]) -> frozenset[str]:
+    """Logins of the developers whose GitHub accounts are gone. Chosen among never-adopters so that the
+    planted AI effects stay measurable: a deleted account's PRs belong to nobody GitHub can name, which
+    is exactly the case the warehouse must survive (they count in DORA, not in anyone's metrics)."""
+    if config.deleted_account_share <= 0:
+        return frozenset()
+    never = sorted(
+        (d for d in developers if d.planned_adoption_week is None and d.role != "tech_lead"),
+        key=lambda d: stable_sha(seed, "deleted-account", d.login),
+    )
+    wanted = max(1, round(config.deleted_account_share * len(developers)))
+    return frozenset(d.login for d in never[:wanted])

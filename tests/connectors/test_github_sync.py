@@ -208,7 +208,9 @@ def test_bots_land_as_bots_with_their_commits(synced, truth_dir: Path) -> None:
     bots = landed[landed["author_type"] == "Bot"]
     assert set(bots.index) == set(truth.index[truth["is_bot"]]) and len(bots) > 50
     assert set(bots["author_login"]) == {"dependabot[bot]", "renovate[bot]"}
-    assert (landed.loc[landed["author_type"] != "Bot", "author_type"] == "User").all()
+    people = landed[landed["author_type"] != "Bot"]
+    deleted = truth.index[truth["author_account_deleted"]]
+    assert (people.drop(index=deleted)["author_type"] == "User").all()
     commits = duckdb.sql(
         f"select distinct author_login, author_email from read_parquet('{config.raw_dir}/github/pull_request_commits/*.parquet') "
         "where author_login like '%[bot]'"
@@ -241,3 +243,28 @@ def test_reverts_and_self_reviews_land_as_github_shows_them(synced, truth_dir: P
     ).df().set_index(["repository", "pull_number"])
     expected = truth.loc[truth["self_review_count"] > 0, "self_review_count"]
     assert own["n"].to_dict() == expected.to_dict() and set(own["state"]) == {"COMMENTED"}
+
+
+def test_deleted_accounts_land_as_nobody(synced, truth_dir: Path, small_org: Organisation) -> None:
+    """REST shows a deleted account as the "ghost" user (a PR's author) or null (a review's, a commit's):
+    both land as null, as the GraphQL path lands them, and the commit keeps the e-mail git recorded."""
+    config, _ = synced
+    truth = _truth_pull_requests(truth_dir)
+    [login] = sorted(small_org.deleted_logins)
+    deleted = truth[truth["author_account_deleted"]]
+    landed = duckdb.sql(
+        f"select repository, number, author_login, author_type "
+        f"from read_parquet('{config.raw_dir}/github/pull_requests/*.parquet')"
+    ).df().set_index(["repository", "number"])
+    assert len(deleted) > 20
+    assert landed.loc[deleted.index, "author_login"].isna().all() and landed.loc[deleted.index, "author_type"].isna().all()
+    assert "ghost" not in set(landed["author_login"].dropna())
+    reviews_by_them = {
+        r.review_id for pulls in small_org.pull_requests.values() for pr in pulls for r in pr.reviews
+        if r.reviewer_login == login
+    }
+    reviewers = dict(_query(config.raw_dir, "select id, reviewer_login from read_parquet('RAW/github/reviews/*.parquet')"))
+    assert reviews_by_them and {reviewers[i] for i in reviews_by_them} == {None}
+    commits = _query(config.raw_dir, "select distinct author_login from read_parquet('RAW/github/pull_request_commits/*.parquet') "
+                     f"where author_email = '{small_org.developer(login).email}'")
+    assert commits == [(None,)]

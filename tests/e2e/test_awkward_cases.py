@@ -2,6 +2,7 @@
 
 Drafts: pickup runs from ready-for-review, not from creation. Bots: in the facts, out of developer metrics.
 Reverts: each names the PR it reverts. Self-reviews: an author's comment on their own PR is no pickup.
+Deleted accounts (ghosts): their PRs ship and keep true stages, but are nobody's work.
 """
 
 from __future__ import annotations
@@ -62,16 +63,40 @@ def test_bots_stay_in_the_facts_but_out_of_developer_metrics(warehouse: duckdb.D
     assert set(bots["author_login"]) == {"dependabot[bot]", "renovate[bot]"}
     assert bots["author_developer_id"].isna().all()  # nobody's work
     _same_hours(bots["review_hours_built"], bots["review_hours"], "bots' review hours")  # kept in the facts
-    assert prs.loc[~prs["is_bot"], "author_developer_id"].notna().all()
+    people = prs[~prs["is_bot"] & ~prs["author_account_deleted"]]  # a deleted account is nobody GitHub names
+    assert people["author_developer_id"].notna().all()
     [(opened, merged)] = warehouse.execute(
         "select sum(prs_opened), sum(prs_merged) from marts.mart_ai_impact_panel"
     ).fetchall()
-    people = prs[~prs["is_bot"]]
     assert (opened, merged) == (len(people), people["merged_at"].notna().sum())
     [(listed,)] = warehouse.execute(
         "select count(*) from marts.mart_unmatched_identities where is_bot and identity_value like '%[bot]'"
     ).fetchall()
     assert listed >= 2  # listed as bots, not as people who could not be matched
+
+
+def test_deleted_accounts_ship_changes_but_are_nobodys_work(warehouse: duckdb.DuckDBPyConnection, truth: Path) -> None:
+    """A developer who left and deleted their GitHub account: GitHub shows their PRs as the ghost's (REST) or
+    authorless (GraphQL). The PRs stay in the facts with true stages; no developer gets them, "ghost" is
+    never taken for a person, and the developer stays in the mapping (their e-mail still names them)."""
+    prs = _pull_requests(warehouse, truth)
+    ghosts = prs[prs["author_account_deleted"]]
+    assert len(ghosts) > 20 and ghosts["author_login"].nunique() == 1
+    assert ghosts["author_login_built"].isna().all() and ghosts["author_developer_id"].isna().all()
+    assert not ghosts["is_bot_built"].any()
+    for stage in ("coding_hours", "pickup_hours", "review_hours", "deploy_hours", "lead_time_hours"):
+        _same_hours(ghosts[f"{stage}_built"], ghosts[stage], f"ghosts' {stage}")
+    assert (ghosts["review_count_built"] == ghosts["review_count"]).all()
+    [login] = set(ghosts["author_login"])
+    [(in_mapping, panel_prs)] = warehouse.execute(
+        "select count(*), coalesce(sum(p.prs_opened), 0) from marts.dim_developer d "
+        "left join marts.mart_ai_impact_panel p using (developer_id) where d.github_login = ?", [login],
+    ).fetchall()
+    assert in_mapping >= 1 and panel_prs == 0
+    [(ghost_listed,)] = warehouse.execute(
+        "select count(*) from marts.mart_unmatched_identities where lower(identity_value) = 'ghost'"
+    ).fetchall()
+    assert ghost_listed == 0
 
 
 def test_reverts_name_the_pull_request_they_revert(warehouse: duckdb.DuckDBPyConnection, truth: Path) -> None:

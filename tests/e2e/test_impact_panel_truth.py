@@ -33,7 +33,8 @@ def _panel(warehouse) -> pd.DataFrame:
 def test_panel_medians_equal_ground_truth(warehouse, truth: Path) -> None:
     panel = _panel(warehouse)
     prs = read_truth(truth, "pull_requests")
-    prs = prs[prs["author_login"].isin(panel.index.get_level_values("author_login"))]  # not the bots
+    # not the bots, nor a deleted account's PRs (GitHub no longer says whose they are)
+    prs = prs[prs["author_login"].isin(panel.index.get_level_values("author_login")) & ~prs["author_account_deleted"]]
     prs["week_start"] = _monday(prs["created_at"])
     merged = prs[prs["merged_at"].notna()]
     for column, frame, hours in (
@@ -50,6 +51,7 @@ def test_panel_medians_equal_ground_truth(warehouse, truth: Path) -> None:
 
 def test_panel_change_failure_rate_equals_ground_truth(warehouse, truth: Path) -> None:
     prs = read_truth(truth, "pull_requests").dropna(subset=["first_deployed_at"])
+    prs = prs[~prs["author_account_deleted"]]  # nobody's changes in the panel
     deployments = read_truth(truth, "deployments")
     shipped = deployments[(deployments["environment"] == "production") & deployments["deployed_at"].notna()]
     # a PR's first deployment: the repository's successful production deployment at its first_deployed_at

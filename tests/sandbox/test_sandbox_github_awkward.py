@@ -3,7 +3,8 @@
 Drafts: a PR opened as draft shows `draft: true` until its `ready_for_review` event (REST: the
 repository's issue events; GraphQL: `ReadyForReviewEvent` in `timelineItems`, `isDraft`). Bots:
 dependabot[bot] and renovate[bot] (type "Bot"; GraphQL names them by app slug). Reverts: as GitHub's
-revert button writes them. Self-reviews: COMMENTED reviews by the author. Quiet weeks and weekends.
+revert button writes them. Self-reviews: COMMENTED reviews by the author. Deleted accounts: the ghost user (REST) or null (GraphQL).
+Quiet weeks and weekends.
 """
 
 from __future__ import annotations
@@ -231,7 +232,8 @@ def test_authors_comment_on_their_own_pull_requests_before_the_first_review(gh, 
     rows = _prs(truth).set_index(["repository", "number"])
     with_self = rows[rows["self_review_count"] > 0]
     assert 0.04 < len(with_self) / len(rows) < 0.15
-    pr = next(p for p in org.pull_requests[REPO] if any(r.reviewer_login == p.author_login for r in p.reviews))
+    pr = next(p for p in org.pull_requests[REPO] if p.author_login not in org.deleted_logins
+              and any(r.reviewer_login == p.author_login for r in p.reviews))
     reviews = list(gh.get_repo(REPO).get_pull(pr.number).get_reviews())
     own = [r for r in reviews if r.user.login == pr.author_login]
     others = [r for r in reviews if r.user.login != pr.author_login]
@@ -241,6 +243,71 @@ def test_authors_comment_on_their_own_pull_requests_before_the_first_review(gh, 
     assert row["review_count"] == len(others)  # not a review ...
     assert _ts(min(r.submitted_at for r in others)) == row["first_review_at"]  # ... nor pickup
     assert reviews == sorted(reviews, key=lambda r: r.submitted_at)
+
+
+# --- deleted accounts ------------------------------------------------------------------------------------
+
+
+def _deleted_work(org) -> tuple[str, str, object, object]:
+    """A deleted developer's merged PR in some repository, and a PR of someone else they reviewed."""
+    [login] = sorted(org.deleted_logins)
+    for repository, pulls in org.pull_requests.items():
+        own = next((p for p in pulls if p.author_login == login and p.merged_at is not None), None)
+        reviewed = next((p for p in pulls if p.author_login != login
+                         and any(r.reviewer_login == login for r in p.reviews)), None)
+        if own is not None and reviewed is not None:
+            return login, repository, own, reviewed
+    raise AssertionError("the deleted developer has no merged PR and review in one repository")
+
+
+def test_one_never_adopter_deleted_their_account(org, truth):
+    rows = _prs(truth)
+    [login] = sorted(org.deleted_logins)  # 4% of 30 developers, at least one
+    assert org.developer(login).planned_adoption_week is None
+    deleted = rows[rows["author_account_deleted"]]
+    assert set(deleted["author_login"]) == {login} and len(deleted) > 20
+
+
+def test_rest_shows_a_deleted_account_as_github_does(gh, org):
+    login, repository, own, reviewed = _deleted_work(org)
+    repo = gh.get_repo(repository)
+    pulled = repo.get_pull(own.number)
+    assert (pulled.user.login, pulled.user.id) == ("ghost", 10137)  # the PR's `user`: the ghost user
+    commits = list(pulled.get_commits())
+    assert all(c.author is None for c in commits)  # no account behind the commit any more ...
+    assert {c.commit.author.email for c in commits} == {org.developer(login).email}  # ... git kept the e-mail
+    review = next(r for r in reviewed.reviews if r.reviewer_login == login)
+    served = next(r for r in repo.get_pull(reviewed.number).get_reviews() if r.id == review.review_id)
+    assert served.user is None  # a review's `user` is null
+
+
+def test_graphql_answers_null_for_a_deleted_account(server, org):
+    login, repository, own, reviewed = _deleted_work(org)
+    owner, name = repository.split("/")
+    query = (f'query($n: Int!) {{ repository(owner: "{owner}", name: "{name}") {{ pullRequest(number: $n) {{ '
+             "author { login } reviews(first: 20) { nodes { fullDatabaseId author { login } } } "
+             "commits(first: 5) { nodes { commit { author { email user { login } } } } } } } }")
+    own_data = _graphql(server, query, {"n": own.number})["data"]["repository"]["pullRequest"]
+    assert own_data["author"] is None
+    assert {n["commit"]["author"]["user"] is None for n in own_data["commits"]["nodes"]} == {True}
+    other = _graphql(server, query, {"n": reviewed.number})["data"]["repository"]["pullRequest"]
+    authors = {int(n["fullDatabaseId"]): n["author"] for n in other["reviews"]["nodes"]}
+    review = next(r for r in reviewed.reviews if r.reviewer_login == login)
+    assert authors[review.review_id] is None and other["author"] == {"login": reviewed.author_login}
+
+
+def test_a_deleted_authors_comment_on_their_own_pr_counts_as_a_review(org, truth):
+    """Nobody can tell the ghost's comment on the ghost's PR from a colleague's review: the truth says what
+    the data can show."""
+    rows = _prs(truth).set_index(["repository", "number"])
+    links = {repo: link_deployments(org.main_commits[repo], org.deployments[repo]) for repo in org.repositories}
+    cases = [p for repo, pulls in org.pull_requests.items() for p in pulls
+             if p.author_login in org.deleted_logins and any(r.reviewer_login == p.author_login for r in p.reviews)]
+    assert cases
+    for pr in cases:
+        row = rows.loc[(pr.repository, pr.number)]
+        assert row["self_review_count"] == 0 and row["review_count"] == len(pr.reviews)
+        assert pull_request_facts(pr, links[pr.repository]).review_count == len(pr.reviews) - 1
 
 
 # --- quiet weeks and weekly seasonality -------------------------------------------------------------------
