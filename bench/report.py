@@ -65,6 +65,8 @@ def _pipeline(part: dict, lines: list[str], summary: list[str]) -> None:
                             f"~{details['extract_and_land_seconds_extrapolated']} s extrapolated; facts->records "
                             f"{details['convert_facts_to_records_seconds']} s; land {details['land_and_validate_seconds'] - details['validate_seconds']:.1f} s, "
                             f"validate {details['validate_seconds']} s")
+            if stage == "dbt build, re-run":
+                note = "nothing new landed: incremental facts re-select almost nothing; not in the total below"
             lines.append(f"| {preset} | {stage} | {_fmt(measured.get('seconds'))} | {_fmt(measured.get('peak_rss_mb'))} | {note} |")
         lines.append(f"| {preset} | **after extraction** (land, validate, dbt, analysis, report) | "
                      f"**{_fmt(result.get('after_extraction_seconds'))}** | {_fmt(result.get('peak_rss_mb_after_extraction'))} | |")

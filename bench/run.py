@@ -39,7 +39,7 @@ def _run_part(part: str, quick: bool, seed: int, large: bool) -> dict:
         from bench import pipeline
 
         result = pipeline.run(["small"] if quick else ["small", "medium"], seed, large=large, log=_log,
-                              api="graphql" if quick else None)
+                              api="graphql" if quick else None, rerun=not quick)
     elif part == "transcripts":
         from bench import transcripts
 
