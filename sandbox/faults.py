@@ -404,7 +404,8 @@ class FaultPlan:
 
 
 def applies(fault: Fault, request: Request) -> bool:
-    """Page faults need a page to act on: a GitHub `page` >= 2 or an Anthropic `page` cursor."""
+    """Page faults need a page to act on: a GitHub `page` >= 2 (REST) or `after` cursor (GraphQL), an
+    Anthropic `page` cursor, a Jira page token or start, a PagerDuty offset."""
     if fault.kind not in PAGE_KINDS:
         return True
     if request.path.startswith("/rest/api/"):  # Jira: a nextPageToken (Cloud) or startAt > 0 (Data Center)
@@ -412,6 +413,10 @@ def applies(fault: Fault, request: Request) -> bool:
     if request.path.startswith("/pagerduty/"):  # PagerDuty: offset pagination
         offset = request.args.get("offset", "0")
         return offset.isdigit() and int(offset) > 0
+    if request.path.endswith("/graphql"):  # GitHub GraphQL: a query for a page after the first (`after` cursor)
+        body = request.get_json(silent=True)
+        variables = body.get("variables") if isinstance(body, dict) else None
+        return fault.kind == "repeat_page" and isinstance(variables, dict) and bool(variables.get("after"))
     page = request.args.get("page", "")
     if request.path.startswith("/v1/"):
         return bool(page)

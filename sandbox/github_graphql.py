@@ -27,7 +27,8 @@ GraphQL reference:
 
 Errors come back as GitHub sends them: HTTP 200 with `{"data": ..., "errors": [{"message", "type",
 "path", "locations"}]}` for query problems, 401 without a token, and the REST faults of
-`sandbox.faults` (source "github") as HTTP errors.
+`sandbox.faults` (source "github") as HTTP errors; `repeat_page` serves, on a query with an `after`
+cursor, the previous page's nodes again under the asked page's pageInfo.
 """
 
 from __future__ import annotations
@@ -396,6 +397,9 @@ class _Executor:
         self.rate = cost
         #: errors that leave the rest of the answer standing (an unknown repository is null plus an error)
         self.api_errors: list[GraphqlError] = []
+        #: the `repeat_page` fault: the first connection read after a cursor serves the previous page's
+        #: items again under this page's pageInfo (what a listing shifting under the reader looks like)
+        self.repeat_page = False
 
     def select(self, type_name: str, obj: Any, fields: list[Field] | None, path: list) -> Any:
         if obj is None:
@@ -510,7 +514,11 @@ class _Executor:
             end = min(end, start + first)
         if last is not None:
             start = max(start, end - last)
-        page = Page(items[start:end], start, len(items))
+        served = items[start:end]
+        if self.repeat_page and args.get("after") is not None and start > 0:
+            self.repeat_page = False
+            served = items[max(0, start - (end - start)):start]
+        page = Page(served, start, len(items))
         return self.select(node_type + "Connection", (node_type, page), field.selections, path)
 
     def _type_PullRequestConnection(self, obj, field, args, path):
@@ -791,6 +799,7 @@ class GithubGraphqlApi:
         rate = {"cost": cost, "limit": self.limiter.limit, "remaining": max(self.limiter.limit - used, 0),
                 "used": used, "resetAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset)), "nodeCount": 0}
         executor = _Executor(self, values, rate)
+        executor.repeat_page = fault is not None and fault.kind == "repeat_page"
         try:
             data = executor.select("Query", object(), operation.selections, [])
         except GraphqlError as error:

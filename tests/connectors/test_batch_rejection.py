@@ -29,16 +29,19 @@ from tests.conftest import read_truth
 TOKEN = "ghp_rejection_test_token_5521"
 
 
+@pytest.mark.parametrize("api, endpoint", [("rest", "github.pulls.list"), ("graphql", "github.graphql")])
 def test_repeated_page_is_rejected_then_a_rerun_lands_everything(
-    sandbox: SandboxServer, small_org: Organisation, truth_dir: Path, tmp_path: Path
+    sandbox: SandboxServer, small_org: Organisation, truth_dir: Path, tmp_path: Path, api: str, endpoint: str
 ) -> None:
+    """A page of PRs served twice (REST `page=2`, GraphQL `after`) fails uniqueness: nothing lands, the
+    cursor stays unsaved, and the next run lands every PR once."""
     repository = small_org.repositories[0]
     config = parse_config({
         "start_date": small_org.start_date.isoformat(),
         "warehouse": str(tmp_path / "impact.duckdb"),
-        "github": {"api_url": sandbox.url, "token": TOKEN, "repos": [repository]},
+        "github": {"api_url": sandbox.url, "token": TOKEN, "repos": [repository], "api": api},
     })
-    sandbox.faults = FaultPlan([("github.pulls.list", 1, Fault.repeat_page())])
+    sandbox.faults = FaultPlan([(endpoint, 1, Fault.repeat_page())])
     try:
         with pytest.raises(BatchRejected) as caught:
             sync_github(config)

@@ -36,9 +36,9 @@ def faulty(sandbox: SandboxServer) -> Iterator[SandboxServer]:
 # Jira has its own parametrized matrix (Cloud and Data Center, tests/connectors/test_jira_sync.py).
 # What each source does with a fault no retry hides: "error" is one readable SourceError naming the
 # source; "rejected" is a batch handed over whole, which the landing's GE suite then rejects.
-# Not here, with the reason: a repeated page needs a listing longer than one page (GitHub pull requests:
-# tests/connectors/test_batch_rejection.py; incident issues fit one page); the sandbox's GraphQL
-# endpoint does not serve `repeat_page`; only Anthropic (and Jira Cloud) page with a cursor that expires;
+# Not here, with the reason: a repeated page needs a listing longer than one page (GitHub pull requests,
+# REST and GraphQL: tests/connectors/test_batch_rejection.py; incident issues fit one page); only
+# Anthropic (and Jira Cloud) page with a cursor that expires;
 # the secondary and primary limits are GitHub's; GitHub's 60 s request timeout is not settable (a timeout:
 # PagerDuty and Anthropic here, Jira in its own file).
 
