@@ -1,14 +1,59 @@
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='deployment_id',
+        on_schema_change='append_new_columns'
+    )
+}}
+
 -- GitHub deployments of every environment, one row each, with final status and, for successful
 -- production deployments after a repository's baseline, the number of merged PRs they shipped.
 -- Change failure (DESIGN section 5): a successful production deployment is_failure when an incident
 -- is linked to it (int_incident_deployment_links) or it was rolled back (int_deployment_rollbacks).
 -- A failed attempt (final status failure or error) changed nothing: is_failed_attempt, not is_failure.
+--
+-- Incremental (delete+insert on deployment_id). A row's value has two kinds of input:
+--   * its own records: the deployment, its statuses and its commits. The row is re-selected when any of
+--     them landed since the table's newest extracted_at minus var('incremental_lookback_hours')
+--     (macros/incremental_filters.sql), or when it is not in the table yet. extracted_at is the newest
+--     landing of the three.
+--   * other rows and settings: change_count (which PRs it shipped first depends on the PRs, on the
+--     earlier deployments of the repository and on its baseline), is_baseline (a late deployment older
+--     than the baseline moves it), the rollback columns (a later deployment of an older commit, or a late
+--     one slotted in between), the incident columns (a late or re-landed incident of any source, its
+--     explicit link, the link window var, pagerduty.service_repositories, a new repository that makes a
+--     name ambiguous), and is_production (var deployment_environment). These are never inferred from
+--     landing times: every build computes them for all deployments (their intermediate models are
+--     computed whole by either path) and re-selects each row whose value differs from the stored one
+--     (macros/incremental_changes.sql). So a setting that rewrites old rows needs no fingerprint: it
+--     rewrites exactly the rows whose value it changes.
+-- Together these re-select every row whose value can differ from a full build's; beyond those, only the
+-- rows the lookback re-selects (own records landed shortly before the newest landing).
 
 with
 
 deployments as (
 
     select * from {{ ref('int_deployments') }}
+
+),
+
+deployment_records as (
+
+    select * from {{ ref('stg_github__deployments') }}
+
+),
+
+deployment_statuses as (
+
+    select * from {{ ref('stg_github__deployment_statuses') }}
+
+),
+
+deployment_commits as (
+
+    select * from {{ ref('stg_github__deployment_commits') }}
 
 ),
 
@@ -71,10 +116,26 @@ shipped_changes as (
 
 ),
 
+-- the newest landing of a deployment's own records: the deployment, its statuses, its commits
+landings as (
+
+    select deployment_id, max(extracted_at) as extracted_at
+    from (
+        select deployment_id, extracted_at from deployment_records
+        union all
+        select deployment_id, extracted_at from deployment_statuses
+        union all
+        select deployment_id, extracted_at from deployment_commits
+    ) as landed_records
+    group by deployment_id
+
+),
+
 joined as (
 
     select
         deployments.*,
+        landings.extracted_at,
         shipped_changes.change_count,
         caused_incidents.caused_incident_id,
         coalesce(caused_incidents.incident_count, 0) as incident_count,
@@ -87,6 +148,8 @@ joined as (
         on caused_incidents.deployment_id = deployments.deployment_id
     left join rollbacks
         on rollbacks.deployment_id = deployments.deployment_id
+    left join landings
+        on landings.deployment_id = deployments.deployment_id
 
 ),
 
@@ -134,10 +197,44 @@ final as (
         ) as is_failure,
         rolled_back_by_deployment_id is not null as is_rolled_back,
         is_failed_attempt,
-        is_baseline
+        is_baseline,
+
+        ----------  landing lineage (drives the incremental builds)
+        extracted_at
 
     from joined
 
 )
 
+{% if is_incremental() %}
+
+-- the columns that other rows and settings can change, as computed now and as stored
+, stored as (
+
+    select * from {{ this }}
+
+),
+
+selected as (
+
+    select computed.*
+    from final as computed
+    left join stored
+        on stored.deployment_id = computed.deployment_id
+    where computed.extracted_at > {{ incremental_watermark() }}
+        or stored.deployment_id is null
+        or {{ any_value_differs([
+            'is_production', 'is_baseline', 'change_count',
+            'caused_incident_id', 'incident_count',
+            'rolled_back_by_deployment_id', 'rolled_back_at',
+        ]) }}
+
+)
+
+select * from selected
+
+{% else %}
+
 select * from final
+
+{% endif %}
