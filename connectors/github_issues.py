@@ -14,6 +14,8 @@ Authors: the deleted-user placeholder "ghost" becomes null (like PR authors); bo
 The explicit deployment link: an incident issue names the deployment that caused it in its body, as a
 deployment URL (".../repos/<owner>/<repo>/deployments/<id>", API or web form) or a line
 "Deployment: <id>" (also "Deployment: #<id>"); `linked_deployment_id` is the first such id, else null.
+Likewise a pasted PagerDuty incident link lands as `pagerduty_incident_id` (the same outage reported twice;
+see connectors.incident_refs); the body itself is not landed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import re
 from collections.abc import Iterable
 
 from connectors.github import GHOST_LOGIN, GithubConnector
+from connectors.incident_refs import pagerduty_incident_reference
 from connectors.records import GithubIssue
 
 DEPLOYMENT_URL = re.compile(r"/deployments/(\d+)\b")
@@ -112,4 +115,5 @@ class GithubIncidentIssues:
             updated_at=issue.updated_at,
             closed_at=issue.closed_at,
             linked_deployment_id=linked_deployment(issue.body),
+            pagerduty_incident_id=pagerduty_incident_reference(issue.body),
         )

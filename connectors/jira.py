@@ -20,6 +20,8 @@ configured. Status categories come from `/status` (the changelog only names stat
 Explicit deployment link (the convention this project documents for incident reporters): a label
 `deployment-<id>` on the issue, where `<id>` is the GitHub deployment id, e.g. `deployment-912345`.
 Labels survive both API versions unchanged (the v3 description is a document tree, not text).
+The description is read only for a pasted PagerDuty incident link (`pagerduty_incident_id`: one outage
+reported in two tools, see connectors.incident_refs); it is not landed.
 
 Retries: the library's own `ResilientSession` retries only 429 and 503, doubles `Retry-After`, and
 waits 20 s and more without one, so it is switched off (`max_retries=0`) and every call goes through
@@ -47,6 +49,7 @@ import requests
 from jira import JIRA, JIRAError
 
 from connectors.http import RETRYABLE_STATUSES, SourceError, redact_url
+from connectors.incident_refs import description_text, pagerduty_incident_reference
 from connectors.records import JiraIssue, JiraStatusTransition
 
 SOURCE = "jira"
@@ -61,7 +64,7 @@ SPRINT_STRING = re.compile(r"[\[,]id=(\d+),.*?[\[,]?name=([^,\]]*)")
 WIDEST_OFFSET = dt.timedelta(hours=14)
 BASE_FIELDS = (
     "summary", "issuetype", "project", "status", "priority", "assignee", "reporter", "created", "updated",
-    "resolutiondate", "labels", "components",
+    "resolutiondate", "labels", "components", "description",
 )
 
 
@@ -190,6 +193,7 @@ def parse_issue(
         updated_at=updated,
         resolution_date=resolved,
         linked_deployment_id=deployments[0] if len(deployments) == 1 else None,
+        pagerduty_incident_id=pagerduty_incident_reference(description_text(fields.get("description"))),
     )
     transitions = []
     for history in (raw.get("changelog") or {}).get("histories") or []:

@@ -121,6 +121,8 @@ class GithubIssue:
     updated_at: dt.datetime
     closed_at: dt.datetime | None
     linked_deployment_id: int | None  # explicit link written in the body, see connectors.github_issues
+    #: the PagerDuty incident whose link the body pastes (connectors.incident_refs): the same outage
+    pagerduty_incident_id: str | None = None
 
 
 # --- Jira --------------------------------------------------------------------------------------------
@@ -149,6 +151,8 @@ class JiraIssue:
     updated_at: dt.datetime
     resolution_date: dt.datetime | None
     linked_deployment_id: int | None  # explicit link, see connectors.jira
+    #: the PagerDuty incident whose link the description pastes (connectors.incident_refs): the same outage
+    pagerduty_incident_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -117,6 +117,9 @@ class IncidentsConfig:
     #: an incident is blamed on the latest successful production deployment of its repository that finished at
     #: most this many hours before it; None switches the window rule off (DevLake's rule)
     link_window_hours: float | None
+    #: a Jira / GitHub incident opened at most this many minutes before or after a PagerDuty page of the same
+    #: repository is the same outage reported again (one that pastes the page's link is, whatever the time)
+    duplicate_window_minutes: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,6 +394,7 @@ def _incidents(value: Any) -> IncidentsConfig:
         github_labels=_tuple(section.get("github_labels")) or ("incident",),
         jira_issue_types=_tuple(section.get("jira_issue_types")) or ("Incident",),
         link_window_hours=None if window in (None, False, "off") else _money(window, "incidents.link_window_hours"),
+        duplicate_window_minutes=_money(section.get("duplicate_window_minutes", 60), "incidents.duplicate_window_minutes"),
     )
 
 

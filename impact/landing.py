@@ -113,8 +113,12 @@ def land_batch(
 
 
 def ensure_entity_folders(raw_root: Path) -> None:
-    """Give every raw entity at least an empty batch, so dbt sources resolve before a source syncs."""
-    for entity in RAW_ENTITIES:
+    """Give every raw entity at least an empty batch, so dbt sources resolve before a source syncs; and an
+    empty batch of the current schema where no landed file has a column added since (read with
+    union_by_name, one file carrying it is enough for older files to read it as null)."""
+    for entity, record_type in RAW_ENTITIES.items():
         folder = Path(raw_root) / entity
-        if not any(folder.glob("*.parquet")):
+        files = sorted(folder.glob("*.parquet"), key=lambda path: path.stat().st_mtime, reverse=True)  # newest first
+        wanted = set(arrow_schema(record_type).names)
+        if not files or not any(wanted <= set(pq.read_schema(path).names) for path in files):
             land_batch(raw_root, entity, [], dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc))

@@ -22,7 +22,8 @@ def dbt_environment(warehouse: Path, raw_dir: Path, config: Any = None) -> dict[
     With the loaded `ImpactConfig`, the incident settings travel too (read by
     dbt_project/macros/incident_settings.sql): `incidents.link_window_hours` as
     IMPACT_INCIDENT_LINK_WINDOW_HOURS (a number, or `off` for DevLake's rule) and
-    `pagerduty.service_repositories` as IMPACT_PAGERDUTY_SERVICE_REPOSITORIES (a JSON object).
+    `pagerduty.service_repositories` as IMPACT_PAGERDUTY_SERVICE_REPOSITORIES (a JSON object), and
+    `incidents.duplicate_window_minutes` as IMPACT_INCIDENT_DUPLICATE_WINDOW_MINUTES.
     """
     environment = {"IMPACT_WAREHOUSE": str(warehouse), "IMPACT_RAW_DIR": str(raw_dir)}
     if config is not None:
@@ -30,6 +31,7 @@ def dbt_environment(warehouse: Path, raw_dir: Path, config: Any = None) -> dict[
         environment["IMPACT_INCIDENT_LINK_WINDOW_HOURS"] = "off" if window is None else repr(float(window))
         services = dict(config.pagerduty.service_repositories) if config.pagerduty is not None else {}
         environment["IMPACT_PAGERDUTY_SERVICE_REPOSITORIES"] = json.dumps(services, sort_keys=True)
+        environment["IMPACT_INCIDENT_DUPLICATE_WINDOW_MINUTES"] = repr(float(config.incidents.duplicate_window_minutes))
     return environment
 
 

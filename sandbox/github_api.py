@@ -22,7 +22,10 @@ from sandbox.entities import Commit
 from sandbox.faults import Fault
 from sandbox.clock import HOUR, horizon
 from sandbox.github_payloads import GithubRenderer, IssueEvent, IssueView, Roots
-from sandbox.incidents import github_issue_author, github_issue_numbers
+from sandbox.incidents import (
+    ALERT_BOT, duplicate_issue_numbers, duplicate_reports, github_issue_author, github_issue_numbers,
+    pagerduty_incident_url,
+)
 from sandbox.organisation import Organisation
 from sandbox.pull_requests import BOTS, root_sha
 from sandbox.rng import Stream, stable_sha
@@ -482,7 +485,45 @@ def issue_views(org: Organisation, pull_labels: dict[tuple[str, int], tuple[str,
             )
         )
         seen.add(incident.repository)
+    _add_duplicate_reports(org, views, index, logins, team_of)
     return views
+
+
+def _add_duplicate_reports(org: Organisation, views: dict[str, list[IssueView]], index: dict[str, int],
+                           logins: dict[str, list[str]], team_of: dict[str, str]) -> None:
+    """Second reports of PagerDuty-paged outages opened as GitHub issues (`sandbox.incidents.DuplicateReport`):
+    a responder's issue in the service's repository, some pasting the PagerDuty incident's link."""
+    reports = [r for r in duplicate_reports(org.config, org.seed, org.incidents) if r.tool == "github"]
+    by_id = {incident.incident_id: incident for incident in org.incidents}
+    numbers = duplicate_issue_numbers(org.incidents, org.pull_requests, reports)
+    for report in reports:
+        incident = by_id[report.incident_id]
+        stream = Stream(org.seed, "incident-duplicate-issue", incident.incident_id)
+        lines = [
+            f"**Impact:** {incident.title}",
+            f"**Noticed:** {report.created_at.strftime('%Y-%m-%d %H:%M UTC')}",
+            f"**Service:** {incident.service}",
+        ]
+        if report.names_pagerduty:
+            lines += ["", f"Paged in PagerDuty: {pagerduty_incident_url(org.github_org, incident)}"]
+        team = sorted(logins.get(team_of[incident.repository], []))
+        number = numbers[incident.incident_id]
+        views[incident.repository].append(
+            IssueView(
+                issue_id=ISSUE_ID_BASE + index[incident.repository] * 100_000 + number,
+                number=number,
+                title=incident.title,
+                body="\n".join(lines),
+                state="closed" if report.resolved_at else "open",
+                state_reason="completed" if report.resolved_at else None,
+                author_login=stream.choice(team) if team else ALERT_BOT,
+                labels=tuple(sorted(("incident", f"severity:{incident.urgency}"))),
+                comments=stream.integer(0, 4),
+                created_at=report.created_at,
+                updated_at=report.resolved_at or report.created_at,
+                closed_at=report.resolved_at,
+            )
+        )
 
 
 def _token(request: Request) -> str:

@@ -12,7 +12,17 @@ Incidents and change failure (see `sandbox.incidents` for how they are generated
   record names the deployment), linked_deployment_id (what DESIGN.md section 5's rule gives with the
   default 24 h window: the explicit link, else the most recent successful production deployment of the
   repository that finished before the incident, at most 24 h before) and
-  linked_deployment_id_no_window (the same rule without the window: DevLake's).
+  linked_deployment_id_no_window (the same rule without the window: DevLake's). Each row is one
+  outage: the columns above describe its first report (the tool its team reports in); an outage
+  PagerDuty paged may also have been reported again in Jira or GitHub (`incident_duplicates.csv`), so
+  the row ends with duplicate_count (its other reports), also_reported_in (their tools, sorted,
+  comma-joined), and the outage's outage_created_at (earliest report), outage_resolved_at (open while
+  the page is open, else the latest resolution among its reports) and outage_restore_hours: what
+  fct_incidents must show per outage, and what MTTR is the median of.
+- `incident_duplicates.csv`, one row per second report: incident_id (the outage), primary_source_id
+  (its PagerDuty incident id), source (github | jira), source_id ("owner/repo#number" or the Jira key),
+  repository, created_at, resolved_at, names_pagerduty_incident (the body/description pastes the
+  PagerDuty incident's link) and minutes_after_page.
 - `deployments.csv` also has is_rollback (a successful production deployment of a sha an earlier
   success already shipped), rolled_back (a rollback replaced it), caused_incident_id (the first
   incident it truly caused), linked_incident_id (the first incident the 24 h rule blames on it) and
@@ -48,7 +58,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sandbox.incidents import (
-    github_issue_numbers, github_source_id, link_incidents, pagerduty_incident_id, rollbacks,
+    DuplicateReport, duplicate_issue_numbers, duplicate_reports, github_issue_numbers, github_source_id,
+    link_incidents, outage_resolved_at, pagerduty_incident_id, rollbacks,
 )
 from sandbox.metrics import adoption_week, hours, link_deployments, pull_request_facts
 from sandbox.organisation import Organisation
@@ -233,21 +244,66 @@ def incident_source_ids(org: Organisation) -> dict[str, str | None]:
     return result
 
 
+def served_duplicate_reports(org: Organisation) -> list[tuple[DuplicateReport, str]]:
+    """The second reports the sandbox serves, each with its source id ("owner/repo#number" or Jira key)."""
+    reports = duplicate_reports(org.config, org.seed, org.incidents)
+    by_id = {incident.incident_id: incident for incident in org.incidents}
+    numbers = duplicate_issue_numbers(org.incidents, org.pull_requests, reports)
+    jira_keys: dict[str, str] = {}
+    if any(r.tool == "jira" for r in reports):
+        from sandbox.jira_issues import generate_jira  # the Jira layer numbers (and may skip) its issues
+
+        jira_keys = {t.duplicate_of: t.key for t in generate_jira(org).issues if t.duplicate_of}
+    served = []
+    for report in reports:
+        if report.tool == "github":
+            served.append((report, f"{by_id[report.incident_id].repository}#{numbers[report.incident_id]}"))
+        elif report.incident_id in jira_keys:
+            served.append((report, jira_keys[report.incident_id]))
+    return served
+
+
 def write_incident_truth(org: Organisation, folder: Path) -> None:
-    """`incidents.csv` (see the module docstring)."""
+    """`incidents.csv` and `incident_duplicates.csv` (see the module docstring)."""
     linked = link_incidents(org.incidents, org.deployments)
     unwindowed = link_incidents(org.incidents, org.deployments, window_hours=None)
     source_ids = incident_source_ids(org)
+    served = served_duplicate_reports(org)
+    reports_of: dict[str, list[DuplicateReport]] = {}
+    for report, _ in served:
+        reports_of.setdefault(report.incident_id, []).append(report)
+
+    def outage(i) -> list[object]:  # noqa: ANN001 - sandbox.entities.Incident
+        reports = reports_of.get(i.incident_id, [])
+        created = min([i.created_at, *(r.created_at for r in reports)])
+        resolved = outage_resolved_at(i, reports)
+        return [len(reports), ",".join(sorted({r.tool for r in reports})) or None, created, resolved,
+                hours(created, resolved)]
+
     _write(
         folder / "incidents.csv",
         ["incident_id", "source", "source_id", "repository", "service", "title", "urgency", "created_at",
          "acknowledged_at", "resolved_at", "restore_hours", "caused_by_deployment_id", "explicit_link",
-         "linked_deployment_id", "linked_deployment_id_no_window"],
+         "linked_deployment_id", "linked_deployment_id_no_window", "duplicate_count", "also_reported_in",
+         "outage_created_at", "outage_resolved_at", "outage_restore_hours"],
         (
             [i.incident_id, i.source, source_ids[i.incident_id], i.repository, i.service, i.title, i.urgency,
              i.created_at, i.acknowledged_at, i.resolved_at, hours(i.created_at, i.resolved_at),
-             i.caused_by_deployment_id, i.explicit_link, linked[i.incident_id], unwindowed[i.incident_id]]
+             i.caused_by_deployment_id, i.explicit_link, linked[i.incident_id], unwindowed[i.incident_id],
+             *outage(i)]
             for i in org.incidents
+        ),
+    )
+    by_id = {incident.incident_id: incident for incident in org.incidents}
+    _write(
+        folder / "incident_duplicates.csv",
+        ["incident_id", "primary_source_id", "source", "source_id", "repository", "created_at", "resolved_at",
+         "names_pagerduty_incident", "minutes_after_page"],
+        (
+            [r.incident_id, source_ids[r.incident_id], r.tool, source_id, by_id[r.incident_id].repository,
+             r.created_at, r.resolved_at, r.names_pagerduty,
+             round((r.created_at - by_id[r.incident_id].created_at).total_seconds() / 60, 3)]
+            for r, source_id in served
         ),
     )
 

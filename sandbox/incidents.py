@@ -19,6 +19,11 @@ and the ground truth agree: PagerDuty ids and incident numbers, GitHub issue num
 repository's pull requests), the GitHub issue's author, and the PRs labelled as incident fixes.
 Jira keys are the Jira layer's to give.
 
+One outage, two reports (`duplicate_reports`): about a fifth of the outages PagerDuty pages are reported
+again, minutes later, as a Jira Incident issue or a GitHub incident issue on the same repository, some
+pasting the PagerDuty incident's link. They are the same outage, which the pipeline must count once; the
+ground truth lists them (`incident_duplicates.csv`) and gives each outage's merged times.
+
 The linking rule of DESIGN.md section 5 is applied here as well (`link_incidents`) for the answer key:
 an explicit link wins; otherwise the most recent successful production deployment of the repository
 that finished before the incident, at most `window_hours` before it (no window: DevLake's rule).
@@ -27,6 +32,7 @@ that finished before the incident, at most `window_hours` before it (no window: 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
@@ -322,3 +328,94 @@ def link_incidents(
         within = window_hours is None or age <= dt.timedelta(hours=window_hours)
         result[incident.incident_id] = candidate.deployment_id if within else None
     return result
+
+
+# --- one outage, two reports ----------------------------------------------------------------------
+
+#: share of the outages PagerDuty pages that someone also reports as a Jira or GitHub incident issue
+DUPLICATE_REPORT_SHARE = 0.2
+#: share of those second reports that paste the PagerDuty incident's link into the issue body/description
+DUPLICATE_LINK_SHARE = 0.6
+DUPLICATE_TOOLS = ("github", "jira")
+
+
+@dataclasses.dataclass(frozen=True)
+class DuplicateReport:
+    """A second report of an outage PagerDuty paged: a GitHub issue or a Jira Incident issue opened minutes
+    later on the same repository, by a responder or a support engineer.
+
+    Why it exists: real teams report one outage twice, and counting both doubles incident counts, skews
+    MTTR and blames two deployments. The report names the PagerDuty incident's URL (`names_pagerduty`)
+    or does not; without it, it is opened within the hour (2-50 minutes after the page), so that the
+    pipeline's time-window rule can find it; with it, up to 90 minutes later (the link says it all).
+    It is closed around when the page resolved (15 minutes before to 30 minutes after), never while
+    the page is still open.
+    """
+
+    incident_id: str  # the outage (a PagerDuty-reported incident) it reports again
+    tool: str  # github | jira
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    names_pagerduty: bool
+
+
+def duplicate_reports(config: OrganisationConfig, seed: int, incidents: Sequence[Incident]) -> list[DuplicateReport]:
+    """The second reports of PagerDuty-paged outages, in the order of their outages (deterministic).
+
+    A Jira report needs the team's Jira project and a responder with a Jira account; the Jira layer skips
+    it otherwise (`sandbox.jira_issues`), and the ground truth lists only the reports that are served.
+    """
+    end = horizon(config)
+    reports = []
+    for incident in incidents:
+        if incident.source != "pagerduty":
+            continue
+        stream = Stream(seed, "incident-duplicate", incident.incident_id)
+        if not stream.chance(DUPLICATE_REPORT_SHARE):
+            continue
+        tool = stream.choice(DUPLICATE_TOOLS)
+        names = stream.chance(DUPLICATE_LINK_SHARE)
+        minutes = stream.uniform(2, 90) if names else stream.uniform(2, 50)
+        created = incident.created_at + dt.timedelta(seconds=int(60 * minutes))
+        if created >= end:
+            continue
+        resolved = None
+        if incident.resolved_at is not None:
+            lag = dt.timedelta(seconds=int(stream.uniform(-15 * 60, 30 * 60)))
+            resolved = max(incident.resolved_at + lag, created + dt.timedelta(minutes=1))
+            if resolved >= end:
+                resolved = None
+        reports.append(DuplicateReport(incident.incident_id, tool, created, resolved, names))
+    return reports
+
+
+def pagerduty_incident_url(github_org: str, incident: Incident) -> str:
+    """The incident's web page, as PagerDuty's `html_url` shows it (the link a responder pastes)."""
+    return f"https://{github_org}.pagerduty.com/incidents/{pagerduty_incident_id(incident)}"
+
+
+def duplicate_issue_numbers(
+    incidents: Sequence[Incident], pulls: Mapping[str, list[PullRequest]], reports: Sequence[DuplicateReport]
+) -> dict[str, int]:
+    """incident_id -> the number of its second report as a GitHub issue: after the repository's PRs and
+    incident issues, in creation order (so that adding them renumbers nothing else)."""
+    by_id = {incident.incident_id: incident for incident in incidents}
+    next_number = {repo: len(prs) + 1 for repo, prs in pulls.items()}
+    for incident in incidents:
+        if incident.source == "github":
+            next_number[incident.repository] += 1
+    result = {}
+    for report in sorted((r for r in reports if r.tool == "github"), key=lambda r: (r.created_at, r.incident_id)):
+        repository = by_id[report.incident_id].repository
+        result[report.incident_id] = next_number[repository]
+        next_number[repository] += 1
+    return result
+
+
+def outage_resolved_at(incident: Incident, reports: Sequence[DuplicateReport]) -> dt.datetime | None:
+    """When an outage reported more than once was restored: open while its PagerDuty incident is open;
+    else the latest resolution among its reports (a ticket closed after the page resolved is the restore
+    confirmed later; PagerDuty often resolves when the alert clears). See int_incidents."""
+    if incident.resolved_at is None:
+        return None
+    return max([incident.resolved_at, *(r.resolved_at for r in reports if r.resolved_at is not None)])

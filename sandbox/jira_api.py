@@ -634,10 +634,15 @@ class JiraApi:
         status_id, category = self._status_of(issue.status)
         description_text = f"{issue.summary}. Reported in {project.name}."
         if version == CLOUD:
-            description: object = {"type": "doc", "version": 1, "content": [
-                {"type": "paragraph", "content": [{"type": "text", "text": description_text}]}]}
-        else:
-            description = description_text
+            paragraphs = [{"type": "paragraph", "content": [{"type": "text", "text": description_text}]}]
+            if issue.pagerduty_url:  # a pasted link: Jira Cloud keeps it as a link mark on the text
+                paragraphs.append({"type": "paragraph", "content": [
+                    {"type": "text", "text": "Paged: "},
+                    {"type": "text", "text": issue.pagerduty_url, "marks": [{"type": "link", "attrs": {"href": issue.pagerduty_url}}]},
+                ]})
+            description: object = {"type": "doc", "version": 1, "content": paragraphs}
+        else:  # wiki markup
+            description = description_text + (f"\n\nPaged: [{issue.pagerduty_url}]" if issue.pagerduty_url else "")
         points_id, _ = STORY_POINTS_FIELD[version]
         category_changes = [h.at for h in issue.transitions]
         everything = {

@@ -14,7 +14,9 @@ Realism that the connector and the metrics must cope with:
 - unassigned issues, story points, sprints that issues carry over, components, priorities;
 - changelog histories that change other fields (assignee, story points) beside the status ones;
 - incidents of the organisation reported in Jira, as issues of type Incident in the owning team's
-  project, with a `deployment-<id>` label where the reporter named the deployment.
+  project, with a `deployment-<id>` label where the reporter named the deployment;
+- second reports of outages PagerDuty paged (`sandbox.incidents.DuplicateReport`), Incident issues
+  opened minutes later, some pasting the PagerDuty incident's link in the description.
 Nothing exists after the observation horizon: a transition that would happen later has not happened.
 """
 
@@ -27,6 +29,7 @@ import re
 
 from sandbox.clock import HOUR, day_start, horizon, work_time
 from sandbox.entities import Developer
+from sandbox.incidents import duplicate_reports, pagerduty_incident_url
 from sandbox.organisation import Organisation
 from sandbox.rng import Stream
 
@@ -104,6 +107,10 @@ class JiraTicket:
     resolution_date: dt.datetime | None
     histories: tuple[JiraHistory, ...]  # oldest first
     incident_id: str | None = None
+    #: a second report of this sandbox incident (reported first in PagerDuty): the same outage
+    duplicate_of: str | None = None
+    #: the PagerDuty incident link pasted in the description, if any
+    pagerduty_url: str | None = None
 
     @property
     def status(self) -> str:
@@ -243,6 +250,8 @@ class _Draft:
     with_sprint: bool
     incident_id: str | None = None
     tiebreak: str = ""
+    duplicate_of: str | None = None
+    pagerduty_url: str | None = None
 
 
 def _workflow(stream: Stream, draft: _Draft, seen_at: dt.datetime) -> None:
@@ -398,6 +407,54 @@ def _incident_issues(org: Organisation, projects: dict[str, JiraProject], teams:
             draft.events.append((incident.resolved_at, responder, "status", status, "Done"))
             draft.resolution, draft.resolution_date = "Done", incident.resolved_at
         drafts.append(draft)
+    return drafts + _duplicate_issues(org, projects, teams)
+
+
+def _duplicate_issues(org: Organisation, projects: dict[str, JiraProject], teams: dict[str, list[Developer]]) -> list[_Draft]:
+    """Second reports in Jira of outages PagerDuty paged: an Incident issue in the owning team's project
+    (skipped, like any Jira incident, when the team has no project or no one with a Jira account)."""
+    seen_at = horizon(org.config)
+    team_of_repo = {repo.full_name: repo.team_id for repo in org.repository_details}
+    by_id = {incident.incident_id: incident for incident in org.incidents}
+    drafts = []
+    for report in duplicate_reports(org.config, org.seed, org.incidents):
+        if report.tool != "jira":
+            continue
+        incident = by_id[report.incident_id]
+        team_id = team_of_repo.get(incident.repository)
+        project = projects.get(team_id or "")
+        responders = [d for d in teams.get(team_id or "", []) if d.jira_account_id]
+        if project is None or not responders:
+            continue
+        responder = Stream(org.seed, "jira-incident-duplicate", incident.incident_id).choice(responders).login
+        draft = _Draft(
+            project=project,
+            issue_type="Incident",
+            summary=incident.title,
+            priority="Highest" if incident.urgency == "high" else "Medium",
+            assignee=responder,
+            reporter=responder,
+            story_points=None,
+            components=(incident.service,) if incident.service in project.components else (),
+            labels=("incident", f"service-{incident.service}"),
+            created_at=report.created_at,
+            events=[],
+            resolution=None,
+            resolution_date=None,
+            with_sprint=False,
+            tiebreak=f"{incident.incident_id}/duplicate",
+            duplicate_of=incident.incident_id,
+            pagerduty_url=pagerduty_incident_url(org.github_org, incident) if report.names_pagerduty else None,
+        )
+        started = report.created_at + dt.timedelta(minutes=2)
+        status = "To Do"
+        if started < seen_at and (report.resolved_at is None or started < report.resolved_at):
+            draft.events.append((started, responder, "status", status, "In Progress"))
+            status = "In Progress"
+        if report.resolved_at is not None:
+            draft.events.append((report.resolved_at, responder, "status", status, "Done"))
+            draft.resolution, draft.resolution_date = "Done", report.resolved_at
+        drafts.append(draft)
     return drafts
 
 
@@ -470,6 +527,8 @@ def _generate(org: Organisation) -> JiraWorld:
                 resolution_date=draft.resolution_date,
                 histories=tuple(histories),
                 incident_id=draft.incident_id,
+                duplicate_of=draft.duplicate_of,
+                pagerduty_url=draft.pagerduty_url,
             )
         )
     return JiraWorld(
@@ -500,7 +559,7 @@ def jira_truth(world: JiraWorld) -> list[tuple[str, list[str], list[list[object]
             issue.priority, issue.created_at, issue.updated_at, started, resolved, _hours(issue.created_at, resolved),
             _hours(started, resolved), assignee.email if assignee else None,
             assignee.jira_account_id if assignee else None, issue.story_points, sprint, issue.resolution,
-            issue.incident_id, deployments[0] if len(deployments) == 1 else None,
+            issue.incident_id, deployments[0] if len(deployments) == 1 else None, issue.duplicate_of,
         ])
         for history in issue.transitions:
             transitions.append([
@@ -511,7 +570,7 @@ def jira_truth(world: JiraWorld) -> list[tuple[str, list[str], list[list[object]
         ("jira_issues.csv",
          ["issue_id", "key", "project_key", "type", "status", "status_category", "priority", "created_at", "updated_at",
           "started_at", "resolved_at", "lead_hours", "cycle_hours", "assignee_email", "assignee_account_id",
-          "story_points", "sprint", "resolution", "incident_id", "linked_deployment_id"],
+          "story_points", "sprint", "resolution", "incident_id", "linked_deployment_id", "duplicate_of_incident_id"],
          issues),
         ("jira_transitions.csv",
          ["issue_id", "issue_key", "history_id", "created_at", "from_status", "to_status", "to_status_category"],

@@ -3,6 +3,8 @@
       incidents.link_window_hours       -> env IMPACT_INCIDENT_LINK_WINDOW_HOURS (a number, or `off`)
       pagerduty.service_repositories    -> env IMPACT_PAGERDUTY_SERVICE_REPOSITORIES (a JSON object
                                            {"service name": "owner/repo"})
+      incidents.duplicate_window_minutes -> env IMPACT_INCIDENT_DUPLICATE_WINDOW_MINUTES (read by
+                                           int_incident_duplicates)
     A dbt var of the same name (`--vars '{incident_link_window_hours: off}'`) wins over the environment.
 #}
 

@@ -51,8 +51,16 @@ def test_full_sync_equals_ground_truth_and_skips_pull_requests(synced, truth_dir
     truth = truth[truth["source"] == "github"].set_index("source_id").sort_index()
     landed = _landed(config)
     landed.index = landed["repository"] + "#" + landed["number"].astype(str)
-    landed = landed.sort_index()
-    assert list(landed.index) == list(truth.index) and summary.rows["github/issues"] == len(truth) > 5
+    # second reports of outages PagerDuty paged (sandbox.incidents.DuplicateReport) land too, with the
+    # PagerDuty incident whose link they paste; the rest of this test is about the incidents of their own
+    duplicates = read_truth(truth_dir, "incident_duplicates")
+    duplicates = duplicates[duplicates["source"] == "github"].set_index("source_id")
+    named = duplicates[duplicates["names_pagerduty_incident"]]
+    assert len(named) >= 1 and (landed.loc[named.index, "pagerduty_incident_id"] == named["primary_source_id"]).all()
+    assert landed.drop(index=named.index)["pagerduty_incident_id"].isna().all()
+    assert summary.rows["github/issues"] == len(truth) + len(duplicates)
+    landed = landed.drop(index=duplicates.index).sort_index()
+    assert list(landed.index) == list(truth.index) and len(truth) > 5
     assert (landed["created_at"] == truth["created_at"]).all()
     assert (landed["closed_at"].isna() == truth["resolved_at"].isna()).all()
     closed = truth["resolved_at"].notna()
@@ -61,10 +69,12 @@ def test_full_sync_equals_ground_truth_and_skips_pull_requests(synced, truth_dir
     assert (landed.loc[explicit, "linked_deployment_id"] == truth.loc[explicit, "caused_by_deployment_id"]).all()
     assert landed.loc[~explicit, "linked_deployment_id"].isna().all()
     assert landed["labels"].str.split(",").map(lambda names: "incident" in names).all()
-    # Authors as the sandbox serves them: the "ghost" (deleted) author lands as null, bots keep their login.
+    # Authors as the sandbox serves them: the "ghost" user (an unknown or deleted account) lands as null,
+    # bots keep their login.
     served = {f"{repository}#{view.number}": view.author_login
               for repository, views in GithubApi(small_org).issue_views.items() for view in views}
-    expected = landed.index.map(lambda key: None if served[key] == "ghost" else served[key])
+    gone = {"ghost", *small_org.deleted_logins}
+    expected = landed.index.map(lambda key: None if served[key] in gone else served[key])
     assert list(landed["author_login"].where(landed["author_login"].notna(), None)) == list(expected)
     assert landed["author_login"].isna().sum() >= 1
     # The hotfix PRs labelled "incident" were listed too, and not landed.
@@ -79,7 +89,9 @@ def test_incremental_sync_lands_nothing_when_nothing_changed(synced, sandbox: Sa
     second = sync_github_incidents(config)
     assert sandbox.request_counts.get("github.issues.list", 0) - before == len(small_org.repositories)
     assert second.rows["github/issues"] == 0 and len(_landed(config)) == rows
-    assert set(second.cursors) == {f"github:incidents:{REPO}"}
+    # a cursor per repository with incident issues (the incidents' own, and second reports of pages)
+    assert set(second.cursors) == {f"github:incidents:{repository}" for repository in set(_landed(config)["repository"])}
+    assert f"github:incidents:{REPO}" in second.cursors
 
 
 def test_full_refresh_rerun_is_idempotent(sandbox: SandboxServer, small_org: Organisation, tmp_path: Path) -> None:

@@ -321,13 +321,15 @@ def _pagerduty(incident_id: str, number: int, service: str, created_at: dt.datet
 
 def _jira_issue(issue_id: str, key: str, created_at: dt.datetime, *, status: str, category: str,
                 resolution: dt.datetime | None = None, assignee: str | None = None, email: str | None = None,
-                issue_type: str = "Story", components: str = "", priority: str | None = "Medium") -> JiraIssue:
+                issue_type: str = "Story", components: str = "", priority: str | None = "Medium",
+                pagerduty_incident_id: str | None = None) -> JiraIssue:
     return JiraIssue(
         id=issue_id, key=key, project_key=key.split("-")[0], issue_type=issue_type,
         is_incident=issue_type == "Incident", summary=key, status=status, status_category=category,
         priority=priority, assignee_account_id=assignee, assignee_email=email, reporter_account_id="jira-alice",
         story_points=3.0, sprint="Sprint 1", components=components, created_at=created_at,
-        updated_at=max(created_at, resolution or created_at), resolution_date=resolution, linked_deployment_id=None)
+        updated_at=max(created_at, resolution or created_at), resolution_date=resolution, linked_deployment_id=None,
+        pagerduty_incident_id=pagerduty_incident_id)
 
 
 def _transition(issue_id: str, key: str, history: str, at: dt.datetime, to_status: str, category: str | None,
@@ -348,6 +350,14 @@ def land_incidents_and_issues(raw_root: Path, extracted_at: dt.datetime) -> None
       G1   hoco/api issue 03-21 15:00 naming deployment 101 explicitly (the rule would pick 106); 24 h
       G2   hoco/api issue 03-25 09:00, 91 h after 106: outside the 24 h window (DevLake's rule: 106)
       OPS-1 Jira incident, component `hoco/api`, 03-21 12:30+01:00 = 11:30 UTC: window -> 105; 1.5 h
+    The same outage reported twice (int_incident_duplicates), merged into PD1:
+      OPS-2 Jira incident pasting PD1's link, 03-13 22:00 UTC (2 h after the page: outside the 60-minute
+            window, the link decides), resolved 03-14 01:00 UTC: the outage's latest resolution
+      G3    hoco/api issue 03-13 19:45, 15 min before PD1 fired, no link: the window; the earliest report
+      => PD1: created 19:45, resolved 03-14 01:00, 5.25 h, still blames 101 once (not three times)
+    Not duplicates:
+      G4    hoco/api issue 03-26 10:10, 10 min after PD2, but PD2 is hoco/web's: another repository; open
+      OPS-3 Jira incident, component `hoco/web`, 03-26 11:30 UTC: 90 min after PD2, outside the window; 0.5 h
     """
     land_batch(raw_root, "pagerduty/incidents", [
         _pagerduty("PD1", 1, "api-gateway", utc(13, 20), utc(13, 23, 30), "P1"),
@@ -360,6 +370,12 @@ def land_incidents_and_issues(raw_root: Path, extracted_at: dt.datetime) -> None
                     updated_at=utc(22, 15), closed_at=utc(22, 15), linked_deployment_id=101),
         GithubIssue(id=7002, repository="hoco/api", number=51, title="Slow login", state="open", state_reason=None,
                     author_login="alice", labels="incident", created_at=utc(25, 9), updated_at=utc(25, 9),
+                    closed_at=None, linked_deployment_id=None),
+        GithubIssue(id=7003, repository="hoco/api", number=52, title="Gateway errors", state="closed",
+                    state_reason="completed", author_login="bob", labels="incident", created_at=utc(13, 19, 45),
+                    updated_at=utc(13, 23), closed_at=utc(13, 23), linked_deployment_id=None),
+        GithubIssue(id=7004, repository="hoco/api", number=53, title="Checkout slow", state="open", state_reason=None,
+                    author_login="alice", labels="incident", created_at=utc(26, 10, 10), updated_at=utc(26, 10, 10),
                     closed_at=None, linked_deployment_id=None),
     ], extracted_at)
 
@@ -380,6 +396,10 @@ def land_incidents_and_issues(raw_root: Path, extracted_at: dt.datetime) -> None
                     assignee="jira-alice"),
         _jira_issue("20001", "OPS-1", cet(21, 12, 30), status="Resolved", category="done", resolution=cet(21, 14),
                     issue_type="Incident", components="Gateway,hoco/api", priority="Highest"),
+        _jira_issue("20002", "OPS-2", utc(13, 22), status="Resolved", category="done", resolution=utc(14, 1),
+                    issue_type="Incident", components="hoco/api", priority="High", pagerduty_incident_id="PD1"),
+        _jira_issue("20003", "OPS-3", utc(26, 11, 30), status="Resolved", category="done", resolution=utc(26, 12),
+                    issue_type="Incident", components="hoco/web", priority="High"),
     ], extracted_at)
     land_batch(raw_root, "jira/status_transitions", [
         _transition("10001", "PLAT-1", "h1", cet(5, 10), "In Progress", "indeterminate", "To Do"),

@@ -232,13 +232,18 @@ def test_incidents_from_every_source_with_their_links(warehouse: DbtRun) -> None
     found = {(row["source"], row["source_id"]): row for row in rows(warehouse, "select * from marts.fct_incidents")}
     expected = {
         # (source, source_id): (repository, severity, created_at, resolved_at, restore_hours, deployment, link_rule)
-        ("pagerduty", "PD1"): ("hoco/api", "P1", ts(13, 20), ts(13, 23, 30), 3.5, dep(101), "window"),
+        # PD1 merged with two later-landed reports of the same outage (tests/dbt/test_incident_duplicates.py):
+        # the earliest report's start (G3, 19:45), the latest resolution (OPS-2, 03-14 01:00)
+        ("pagerduty", "PD1"): ("hoco/api", "P1", ts(13, 19, 45), ts(14, 1), 5.25, dep(101), "window"),
         ("pagerduty", "PD2"): ("hoco/web", "high", ts(26, 10), ts(26, 10, 45), 0.75, None, "no_deployment"),
         ("pagerduty", "PD3"): (None, "P3", ts(22, 8), None, None, None, "no_repository"),
         ("github", "7001"): ("hoco/api", "sev2", ts(21, 15), ts(22, 15), 24.0, dep(101), "explicit"),
         ("github", "7002"): ("hoco/api", None, ts(25, 9), None, None, None, "no_deployment"),  # 91 h > 24 h
         # Jira's 12:30+01:00 is 11:30 UTC: 1.5 h after 105 succeeded
         ("jira", "20001"): ("hoco/api", "Highest", ts(21, 11, 30), ts(21, 13), 1.5, dep(105), "window"),
+        # near PD2 in time, but another repository / outside the duplicate window: incidents of their own
+        ("github", "7004"): ("hoco/api", None, ts(26, 10, 10), None, None, None, "no_deployment"),
+        ("jira", "20003"): ("hoco/web", "High", ts(26, 11, 30), ts(26, 12), 0.5, None, "no_deployment"),
     }
     actual = {
         key: (row["repository_full_name"], row["severity"], row["created_at"], row["resolved_at"], row["restore_hours"],
@@ -277,12 +282,12 @@ def test_dora_weekly_cfr_and_mttr_with_bands(warehouse: DbtRun) -> None:
                 row["failed_deployment_attempts"])
 
     assert week("platform", 4) == (1, 0, 1, 0.0, "elite", 0, 0, None, None, 0)
-    assert week("platform", 11) == (1, 1, 1, 1.0, "low", 1, 1, 3.5, "high", 0)
+    assert week("platform", 11) == (1, 1, 1, 1.0, "low", 1, 1, 5.25, "high", 0)  # PD1 merged with its duplicates
     # 105 and 106; 105 failed. Incidents OPS-1 (1.5 h) and the GitHub issue (24 h): median 12.75 h
     assert week("platform", 18) == (2, 1, 2, 0.5, "low", 2, 2, 12.75, "high", 1)
-    assert week("platform", 25) == (0, 0, 0, None, None, 1, 0, None, None, 0)  # open incident: no MTTR
-    assert week("payments", 25) == (0, 0, 0, None, None, 1, 1, 0.75, "elite", 0)  # PD2 on hoco/web
-    assert sum(row["incidents"] for row in found.values()) == 5  # PD3 has no repository, hence no team
+    assert week("platform", 25) == (0, 0, 0, None, None, 2, 0, None, None, 0)  # open incidents: no MTTR
+    assert week("payments", 25) == (0, 0, 0, None, None, 2, 2, 0.625, "elite", 0)  # PD2 and OPS-3 on hoco/web
+    assert sum(row["incidents"] for row in found.values()) == 7  # PD3 has no repository, hence no team
 
 
 def test_incident_window_off_gives_devlakes_rule(built: DbtRun) -> None:

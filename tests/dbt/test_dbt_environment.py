@@ -1,6 +1,6 @@
 """impact.warehouse.dbt_environment hands the incident settings of impact.yaml to dbt (read by
 dbt_project/macros/incident_settings.sql): the link window as a number or `off`, the PagerDuty
-service -> repository map as JSON."""
+service -> repository map as JSON, the duplicate-report window in minutes."""
 
 from __future__ import annotations
 
@@ -24,10 +24,11 @@ def test_without_config_only_the_paths(tmp_path: Path) -> None:
 
 def test_incident_settings_reach_dbt(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("PAGERDUTY_TOKEN", "not-a-real-token")
-    config = _config(tmp_path, "incidents:\n  link_window_hours: 12.5\n"
+    config = _config(tmp_path, "incidents:\n  link_window_hours: 12.5\n  duplicate_window_minutes: 15\n"
                                "pagerduty:\n  service_repositories:\n    checkout: hoco/checkout-service\n")
     environment = dbt_environment(tmp_path / "w.duckdb", tmp_path / "raw", config)
     assert environment["IMPACT_INCIDENT_LINK_WINDOW_HOURS"] == "12.5"
+    assert environment["IMPACT_INCIDENT_DUPLICATE_WINDOW_MINUTES"] == "15.0"
     assert json.loads(environment["IMPACT_PAGERDUTY_SERVICE_REPOSITORIES"]) == {"checkout": "hoco/checkout-service"}
     assert "not-a-real-token" not in json.dumps(environment)
 
@@ -39,3 +40,4 @@ def test_window_off_and_no_pagerduty(tmp_path: Path) -> None:
     assert environment["IMPACT_PAGERDUTY_SERVICE_REPOSITORIES"] == "{}"
     default = dbt_environment(tmp_path / "w.duckdb", tmp_path / "raw", _config(tmp_path, ""))
     assert default["IMPACT_INCIDENT_LINK_WINDOW_HOURS"] == "24.0"
+    assert default["IMPACT_INCIDENT_DUPLICATE_WINDOW_MINUTES"] == "60.0"

@@ -1,4 +1,5 @@
--- Which deployment caused each incident (DESIGN section 5, change failure rate), one row per incident:
+-- Which deployment caused each incident (DESIGN section 5, change failure rate), one row per outage
+-- (int_incidents has merged the reports of one outage, so an outage reported twice blames once):
 --   1. explicit: the deployment the incident names (linked_deployment_id of PagerDuty, GitHub issue or
 --      Jira), when that deployment is known; an unknown id falls through to rule 2;
 --   2. the most recent successful production deployment of the incident's repository that finished

@@ -1,177 +1,56 @@
--- One normalised production incident per source record: PagerDuty incidents, GitHub issues carrying an
--- incident label, and Jira issues of an incident type (is_incident). The same outage reported in two
--- sources stays two incidents (no cross-source merging). Repository resolution:
---   * GitHub issue: the issue's repository;
---   * PagerDuty: pagerduty.service_repositories (service name -> owner/name) first, else the service
---     name equal (ignoring case) to exactly one repository's name or full name;
---   * Jira: a component equal (ignoring case) to exactly one repository's name or full name; when the
---     components name several repositories, none (ambiguous). Jira projects carry no repository.
--- Unresolved incidents keep repository_id null: they count for MTTR but cannot blame a deployment.
--- Severity: PagerDuty priority else urgency; Jira priority; GitHub a label sev0..sev4 or p0..p4.
+-- One production incident per outage. The reports (int_incident_reports: PagerDuty incidents, GitHub
+-- issues carrying an incident label, Jira issues of an incident type, with their resolved repository)
+-- minus the GitHub / Jira reports that duplicate a PagerDuty incident (int_incident_duplicates: the
+-- pasted PagerDuty link, else the same repository within var incident_duplicate_window_minutes). The
+-- PagerDuty incident is the outage's primary record: its ids, title, service, status and severity. Of
+-- the merged reports it takes:
+--   * created_at: the earliest report's (someone may open the issue before the page fires);
+--   * resolved_at: null while the PagerDuty incident is open; else the latest resolution among the
+--     reports. Why the latest: PagerDuty often resolves when the alert clears, while the team keeps the
+--     ticket open until the service is confirmed restored; a report still open after the page resolved
+--     (a ticket kept for the postmortem) does not hold the outage open, and one closed while the page
+--     is still open does not close it;
+--   * linked_deployment_source_id: the page's explicit deployment link, else one a report names;
+--   * duplicate_count and also_reported_in (github, jira, or github,jira): what was merged.
+-- Merged-away reports stay visible in int_incident_duplicates.
 
 with
 
-pagerduty as (
+reports as (
 
-    select * from {{ ref('stg_pagerduty__incidents') }}
-
-),
-
-github_issues as (
-
-    select * from {{ ref('stg_github__incident_issues') }}
+    select * from {{ ref('int_incident_reports') }}
 
 ),
 
-jira_issues as (
+duplicates as (
 
-    select * from {{ ref('stg_jira__issues') }}
-
-),
-
-jira_times as (
-
-    select * from {{ ref('int_jira_issue_times') }}
+    select * from {{ ref('int_incident_duplicates') }}
 
 ),
 
-repositories as (
-
-    select * from {{ ref('int_repositories') }}
-
-),
-
-service_map as (
-
-    {{ pagerduty_service_repositories() }}
-
-),
-
--- a lookup name (short name when unique, and always the full name) -> repository
-repository_names as (
-
-    select repository_name as lookup_name, repository_full_name
-    from repositories
-    where is_name_unique
-
-    union
-
-    select lower(repository_full_name) as lookup_name, repository_full_name
-    from repositories
-
-),
-
-pagerduty_repositories as (
+merged as (
 
     select
-        pagerduty.pagerduty_incident_id,
-        coalesce(service_map.repository_full_name, repository_names.repository_full_name) as repository_full_name
-    from pagerduty
-    left join service_map
-        on service_map.service_name = pagerduty.service_name
-    left join repository_names
-        on repository_names.lookup_name = lower(pagerduty.service_name)
+        incident_id,
+        count(*) as duplicate_count,
+        min(created_at) as first_duplicate_created_at,
+        max(resolved_at) as last_duplicate_resolved_at,
+        min(linked_deployment_source_id) as duplicate_linked_deployment_source_id,
+        sum(case when source = 'github' then 1 else 0 end) as github_reports,
+        sum(case when source = 'jira' then 1 else 0 end) as jira_reports,
+        max(extracted_at) as last_duplicate_extracted_at
+    from duplicates
+    group by incident_id
 
 ),
 
-jira_incidents as (
+outages as (
 
-    select * from jira_issues where is_incident
-
-),
-
--- components: at most the first 10 of the comma-joined list are read
-{% set max_components = 10 %}
-jira_components as (
-
-    {% for position in range(1, max_components + 1) %}
-    select
-        issue_id,
-        lower(trim({{ dbt.split_part('components', "','", position) }})) as component
-    from jira_incidents
-    where components is not null
-    {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-jira_repositories as (
-
-    select
-        jira_components.issue_id,
-        min(repository_names.repository_full_name) as repository_full_name
-    from jira_components
-    inner join repository_names
-        on repository_names.lookup_name = jira_components.component
-    where jira_components.component <> ''
-    group by jira_components.issue_id
-    having count(distinct repository_names.repository_full_name) = 1
-
-),
-
-unioned as (
-
-    select
-        pagerduty.pagerduty_incident_id as incident_id,
-        'pagerduty' as source,
-        pagerduty.incident_source_id as source_id,
-        cast(pagerduty.incident_number as {{ dbt.type_string() }}) as source_key,
-        pagerduty.title,
-        pagerduty.service_name as service,
-        pagerduty_repositories.repository_full_name,
-        pagerduty.status,
-        coalesce(pagerduty.priority, pagerduty.urgency) as severity,
-        pagerduty.created_at,
-        pagerduty.resolved_at,
-        pagerduty.linked_deployment_source_id,
-        pagerduty.extracted_at
-    from pagerduty
-    left join pagerduty_repositories
-        on pagerduty_repositories.pagerduty_incident_id = pagerduty.pagerduty_incident_id
-
-    union all
-
-    select
-        incident_issue_id as incident_id,
-        'github' as source,
-        cast(issue_source_id as {{ dbt.type_string() }}) as source_id,
-        cast(issue_number as {{ dbt.type_string() }}) as source_key,
-        title,
-        repository_full_name as service,
-        repository_full_name,
-        state as status,
-        case
-            {% for level in ['sev0', 'sev1', 'sev2', 'sev3', 'sev4', 'p0', 'p1', 'p2', 'p3', 'p4'] %}
-            when {{ dbt.concat(["','", "lower(labels)", "','"]) }} like '%,{{ level }},%' then '{{ level }}'
-            {% endfor %}
-        end as severity,
-        created_at,
-        case when state = 'closed' then closed_at end as resolved_at,
-        linked_deployment_source_id,
-        extracted_at
-    from github_issues
-
-    union all
-
-    select
-        jira_incidents.issue_id as incident_id,
-        'jira' as source,
-        jira_incidents.issue_source_id as source_id,
-        jira_incidents.issue_key as source_key,
-        jira_incidents.summary as title,
-        jira_incidents.project_key as service,
-        jira_repositories.repository_full_name,
-        jira_incidents.status,
-        jira_incidents.priority as severity,
-        jira_incidents.created_at,
-        jira_times.resolved_at,
-        jira_incidents.linked_deployment_source_id,
-        jira_incidents.extracted_at
-    from jira_incidents
-    left join jira_times
-        on jira_times.issue_id = jira_incidents.issue_id
-    left join jira_repositories
-        on jira_repositories.issue_id = jira_incidents.issue_id
+    select reports.*
+    from reports
+    left join duplicates
+        on duplicates.duplicate_incident_id = reports.incident_id
+    where duplicates.duplicate_incident_id is null
 
 ),
 
@@ -180,30 +59,49 @@ final as (
     select
 
         ----------  ids
-        incident_id,
-        source,
-        source_id,
-        source_key,
-        case
-            when repository_full_name is not null then {{ md5_key(['repository_full_name'], "''") }}
-        end as repository_id,
-        linked_deployment_source_id,
+        outages.incident_id,
+        outages.source,
+        outages.source_id,
+        outages.source_key,
+        outages.repository_id,
+        coalesce(outages.linked_deployment_source_id, merged.duplicate_linked_deployment_source_id)
+            as linked_deployment_source_id,
 
         ----------  text
-        title,
-        service,
-        repository_full_name,
-        status,
-        severity,
+        outages.title,
+        outages.service,
+        outages.repository_full_name,
+        outages.status,
+        outages.severity,
+        case
+            when merged.github_reports > 0 and merged.jira_reports > 0 then 'github,jira'
+            when merged.github_reports > 0 then 'github'
+            when merged.jira_reports > 0 then 'jira'
+        end as also_reported_in,
+
+        ----------  counts
+        coalesce(merged.duplicate_count, 0) as duplicate_count,
 
         ----------  timestamps (UTC)
-        created_at,
-        resolved_at,
+        case
+            when merged.first_duplicate_created_at < outages.created_at then merged.first_duplicate_created_at
+            else outages.created_at
+        end as created_at,
+        case
+            when outages.resolved_at is null then null
+            when merged.last_duplicate_resolved_at > outages.resolved_at then merged.last_duplicate_resolved_at
+            else outages.resolved_at
+        end as resolved_at,
 
-        ----------  landing lineage
-        extracted_at
+        ----------  landing lineage: the newest landing among the outage's reports
+        case
+            when merged.last_duplicate_extracted_at > outages.extracted_at then merged.last_duplicate_extracted_at
+            else outages.extracted_at
+        end as extracted_at
 
-    from unioned
+    from outages
+    left join merged
+        on merged.incident_id = outages.incident_id
 
 )
 

@@ -1,5 +1,7 @@
--- Production incidents from every configured source, one row each (DESIGN section 4), with time to
--- restore and the deployment that caused it (int_incident_deployment_links: explicit link, else the
+-- Production incidents from every configured source, one row per outage (DESIGN section 4): a GitHub /
+-- Jira report of an outage PagerDuty paged is merged into the PagerDuty incident (int_incidents,
+-- int_incident_duplicates; duplicate_count and also_reported_in say so), with time to restore and the
+-- deployment that caused it (int_incident_deployment_links: explicit link, else the
 -- latest successful production deployment of the same repository within the window, or before it with
 -- the window off, which is Apache DevLake's rule).
 
@@ -36,6 +38,10 @@ final as (
         incidents.status,
         incidents.severity,
         links.link_rule,
+        incidents.also_reported_in,
+
+        ----------  counts
+        incidents.duplicate_count,
 
         ----------  timestamps (UTC)
         incidents.created_at,

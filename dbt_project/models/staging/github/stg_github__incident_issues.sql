@@ -24,6 +24,7 @@ renamed as (
         cast(repository as {{ dbt.type_string() }}) as repository_full_name,
         cast(number as {{ dbt.type_int() }}) as issue_number,
         cast(linked_deployment_id as {{ dbt.type_bigint() }}) as linked_deployment_source_id,
+        cast(pagerduty_incident_id as {{ dbt.type_string() }}) as referenced_pagerduty_incident_id,
 
         ----------  text
         cast(title as {{ dbt.type_string() }}) as title,

@@ -25,6 +25,7 @@ renamed as (
         cast(key as {{ dbt.type_string() }}) as issue_key,
         cast(project_key as {{ dbt.type_string() }}) as project_key,
         cast(linked_deployment_id as {{ dbt.type_bigint() }}) as linked_deployment_source_id,
+        cast(pagerduty_incident_id as {{ dbt.type_string() }}) as referenced_pagerduty_incident_id,
 
         ----------  people
         cast(assignee_account_id as {{ dbt.type_string() }}) as assignee_account_id,
