@@ -14,6 +14,8 @@
 -- ready_for_review event (DESIGN section 5: pickup "from ready-for-review if the PR started as draft").
 -- Coding ends there too (time in draft is coding time), so coding + pickup + review = cycle still
 -- holds; a PR that is still a draft has neither (null), as it has not asked for review yet.
+-- inputs_extracted_at is the latest landing of the PR, its commits and its reviews (its ready_for_review
+-- event lands with the PR): what fct_pull_requests' incremental build compares with its watermark.
 
 with
 
@@ -71,6 +73,21 @@ non_author_reviews as (
 
 ),
 
+-- the latest landing of each PR's own inputs: the PR, any commit, any review (submitted or not)
+input_landings as (
+
+    select pull_request_id, max(extracted_at) as inputs_extracted_at
+    from (
+        select pull_request_id, extracted_at from pull_requests
+        union all
+        select pull_request_id, extracted_at from pull_request_commits
+        union all
+        select pull_request_id, extracted_at from reviews
+    ) as landings
+    group by pull_request_id
+
+),
+
 review_facts as (
 
     select
@@ -102,10 +119,13 @@ stage_times as (
         first_deployments.deployment_link_reason,
         coalesce(review_facts.review_count, 0) as review_count,
         coalesce(commit_facts.commit_count, 0) as commit_count,
-        coalesce(commit_facts.has_claude_coauthor_trailer, false) as has_claude_coauthor_trailer
+        coalesce(commit_facts.has_claude_coauthor_trailer, false) as has_claude_coauthor_trailer,
+        input_landings.inputs_extracted_at
     from pull_requests
     left join commit_facts
         on commit_facts.pull_request_id = pull_requests.pull_request_id
+    left join input_landings
+        on input_landings.pull_request_id = pull_requests.pull_request_id
     left join review_facts
         on review_facts.pull_request_id = pull_requests.pull_request_id
     left join first_deployments
@@ -168,7 +188,10 @@ final as (
             false
         ) as has_negative_stage,
         has_claude_coauthor_trailer,
-        deployment_link_reason
+        deployment_link_reason,
+
+        ----------  landing lineage
+        inputs_extracted_at
 
     from raw_stage_hours
 

@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized=incremental_materialization(),
+        incremental_strategy='delete+insert',
+        unique_key='pull_request_id',
+        on_schema_change='append_new_columns'
+    )
+}}
+{%- set incremental = incremental_ready(['extracted_at', 'identity_fingerprint', 'config_fingerprint',
+                                         'author_ai_adopted_at']) %}
+
 -- Pull requests, one row each, with their stages (DESIGN section 5), author resolved to a developer
 -- and whether the PR was AI-assisted. ai_sessions, ai_cost_usd and ai_output_tokens sum the Claude Code
 -- transcript lines attributed to the PR (int_ai_session_lines); 0 when no line is attributed to it.
@@ -7,6 +18,16 @@
 -- Reverts are recognised the way GitHub's revert button writes them: title 'Revert "<title>"' and head
 -- branch 'revert-<number>-<branch>' (the number is the reverted PR's; a revert made by hand has the
 -- title but no such branch, so is_revert with a null reverted_pr_number).
+-- Incremental (macros/incremental_filters.sql), delete+insert on pull_request_id. A build re-selects:
+--   * the PRs whose own inputs (the PR, its commits, its reviews; int_pull_request_stages.
+--     inputs_extracted_at) landed after the table's newest extracted_at minus the lookback;
+--   * the PRs whose stored value of a column computed from other entities differs from its current
+--     value: first deployment (a late deployment, status or commit range, or a new baseline, moves it),
+--     AI sessions, cost and tokens (a line landed late, or moved to a newly landed PR of the same branch),
+--     the author's ai_adopted_at (new usage), reverted_by_pr_number (a new revert of an old PR). Comparing
+--     values is exact where landing times are not: it also catches what changes without any landing;
+--   * every PR when identity resolution or the configuration changed (the stored fingerprints differ).
+-- tests/dbt/test_incremental_pull_requests.py shows an incremental build equals a full one.
 
 with
 
@@ -31,6 +52,18 @@ identities as (
 ai_adoption as (
 
     select * from {{ ref('int_ai_adoption') }}
+
+),
+
+identity_state as (
+
+    {{ identity_fingerprint_sql() }}
+
+),
+
+config_state as (
+
+    {{ config_fingerprint_sql() }}
 
 ),
 
@@ -101,15 +134,85 @@ reverted as (
 
 ),
 
-joined as (
+-- what each PR's row takes from other entities, for every PR: an incremental build compares it with
+-- the stored row
+derived as (
 
     select
-        pull_requests.*,
+        pull_requests.pull_request_id,
         reverts.is_revert,
         reverts.reverted_pr_number,
         reverted.reverted_by_pr_number,
         authors.author_developer_id,
         ai_adoption.ai_adopted_at as author_ai_adopted_at,
+        coalesce(ai_lines.ai_sessions, 0) as ai_sessions,
+        cast(coalesce(ai_lines.ai_cost_usd, 0) as {{ type_double() }}) as ai_cost_usd,
+        coalesce(ai_lines.ai_output_tokens, 0) as ai_output_tokens
+    from pull_requests
+    left join authors
+        on authors.pull_request_id = pull_requests.pull_request_id
+    left join ai_adoption
+        on ai_adoption.developer_id = authors.author_developer_id
+    left join ai_lines
+        on ai_lines.pull_request_id = pull_requests.pull_request_id
+    inner join reverts
+        on reverts.pull_request_id = pull_requests.pull_request_id
+    left join reverted
+        on reverted.repository_full_name = pull_requests.repository_full_name
+        and reverted.reverted_pr_number = pull_requests.pull_request_number
+
+),
+{% if incremental %}
+
+stored as (
+
+    select
+        pull_request_id,
+        first_deployed_at,
+        first_deployment_id,
+        deployment_link_reason,
+        ai_sessions,
+        ai_cost_usd,
+        ai_output_tokens,
+        author_ai_adopted_at,
+        reverted_by_pr_number
+    from {{ this }}
+
+),
+
+selected_pull_requests as (
+
+    select stages.pull_request_id
+    from stages
+    inner join derived
+        on derived.pull_request_id = stages.pull_request_id
+    left join stored
+        on stored.pull_request_id = stages.pull_request_id
+    where stored.pull_request_id is null
+        or stages.inputs_extracted_at > {{ incremental_watermark() }}
+        or {{ differs('stored.first_deployed_at', 'stages.first_deployed_at') }}
+        or {{ differs('stored.first_deployment_id', 'stages.first_deployment_id') }}
+        or {{ differs('stored.deployment_link_reason', 'stages.deployment_link_reason') }}
+        or {{ differs('stored.ai_sessions', 'derived.ai_sessions') }}
+        or {{ differs('stored.ai_cost_usd', 'derived.ai_cost_usd') }}
+        or {{ differs('stored.ai_output_tokens', 'derived.ai_output_tokens') }}
+        or {{ differs('stored.author_ai_adopted_at', 'derived.author_ai_adopted_at') }}
+        or {{ differs('stored.reverted_by_pr_number', 'derived.reverted_by_pr_number') }}
+        or {{ identity_changed() }}
+        or {{ config_changed() }}
+
+),
+{% endif %}
+
+joined as (
+
+    select
+        pull_requests.*,
+        derived.is_revert,
+        derived.reverted_pr_number,
+        derived.reverted_by_pr_number,
+        derived.author_developer_id,
+        derived.author_ai_adopted_at,
         stages.first_commit_at,
         stages.review_ready_at,
         stages.first_review_at,
@@ -127,23 +230,18 @@ joined as (
         stages.commit_count,
         stages.has_negative_stage,
         stages.has_claude_coauthor_trailer,
-        coalesce(ai_lines.ai_sessions, 0) as ai_sessions,
-        cast(coalesce(ai_lines.ai_cost_usd, 0) as {{ type_double() }}) as ai_cost_usd,
-        coalesce(ai_lines.ai_output_tokens, 0) as ai_output_tokens
+        stages.inputs_extracted_at,
+        derived.ai_sessions,
+        derived.ai_cost_usd,
+        derived.ai_output_tokens
     from pull_requests
-    left join authors
-        on authors.pull_request_id = pull_requests.pull_request_id
-    left join ai_adoption
-        on ai_adoption.developer_id = authors.author_developer_id
     inner join stages
         on stages.pull_request_id = pull_requests.pull_request_id
-    left join ai_lines
-        on ai_lines.pull_request_id = pull_requests.pull_request_id
-    inner join reverts
-        on reverts.pull_request_id = pull_requests.pull_request_id
-    left join reverted
-        on reverted.repository_full_name = pull_requests.repository_full_name
-        and reverted.reverted_pr_number = pull_requests.pull_request_number
+    inner join derived
+        on derived.pull_request_id = pull_requests.pull_request_id
+    {% if incremental %}
+    where pull_requests.pull_request_id in (select pull_request_id from selected_pull_requests)
+    {% endif %}
 
 ),
 
@@ -215,7 +313,15 @@ final as (
         (
             coalesce({{ week_start('created_at') }} >= author_ai_adopted_at, false)
             or has_claude_coauthor_trailer
-        ) as is_ai_assisted
+        ) as is_ai_assisted,
+
+        ----------  AI adoption of the author (drives is_ai_assisted and the incremental builds)
+        author_ai_adopted_at,
+
+        ----------  landing lineage (drives the incremental builds)
+        inputs_extracted_at as extracted_at,
+        (select identity_fingerprint from identity_state) as identity_fingerprint,
+        (select config_fingerprint from config_state) as config_fingerprint
 
     from joined
 
