@@ -52,6 +52,9 @@
 #}
 {% macro config_fingerprint_sql() -%}
     {%- set text = dbt.type_string() -%}
+    {#- The same text on every engine: prices as fixed-scale decimals (a double's text differs, 3.0 / 3), entries
+        ordered by their md5 (hex digits sort alike under any collation; punctuation does not) -#}
+    {%- set price = 'decimal(18, 6)' -%}
     select
         md5({{ dbt.concat([
             "coalesce(pricing.entries, '')", "'|'",
@@ -61,22 +64,22 @@
             "'deployment_environment=" ~ (var('deployment_environment') | lower) ~ "'"
         ]) }}) as config_fingerprint
     from (
-        select {{ dbt.listagg('entry', "','", 'order by entry') }} as entries
+        select {{ dbt.listagg('entry', "','", 'order by md5(entry)') }} as entries
         from (
             select {{ dbt.concat([
                 "coalesce(cast(model as " ~ text ~ "), '')", "':'",
                 "coalesce(cast(effective_date as " ~ text ~ "), '')", "':'",
-                "coalesce(cast(input_usd_per_mtok as " ~ text ~ "), '')", "':'",
-                "coalesce(cast(output_usd_per_mtok as " ~ text ~ "), '')", "':'",
-                "coalesce(cast(cache_write_5m_usd_per_mtok as " ~ text ~ "), '')", "':'",
-                "coalesce(cast(cache_write_1h_usd_per_mtok as " ~ text ~ "), '')", "':'",
-                "coalesce(cast(cache_read_usd_per_mtok as " ~ text ~ "), '')"
+                "coalesce(cast(cast(input_usd_per_mtok as " ~ price ~ ") as " ~ text ~ "), '')", "':'",
+                "coalesce(cast(cast(output_usd_per_mtok as " ~ price ~ ") as " ~ text ~ "), '')", "':'",
+                "coalesce(cast(cast(cache_write_5m_usd_per_mtok as " ~ price ~ ") as " ~ text ~ "), '')", "':'",
+                "coalesce(cast(cast(cache_write_1h_usd_per_mtok as " ~ price ~ ") as " ~ text ~ "), '')", "':'",
+                "coalesce(cast(cast(cache_read_usd_per_mtok as " ~ price ~ ") as " ~ text ~ "), '')"
             ]) }} as entry
             from {{ ref('model_pricing') }}
         ) as pricing_entries
     ) as pricing
     cross join (
-        select {{ dbt.listagg('entry', "','", 'order by entry') }} as entries
+        select {{ dbt.listagg('entry', "','", 'order by md5(entry)') }} as entries
         from (
             select {{ dbt.concat([
                 "coalesce(path_pattern, '')", "':'", "coalesce(repository_full_name, '')"
@@ -85,7 +88,7 @@
         ) as path_entries
     ) as paths
     cross join (
-        select {{ dbt.listagg('entry', "','", 'order by entry') }} as entries
+        select {{ dbt.listagg('entry', "','", 'order by md5(entry)') }} as entries
         from (
             select {{ dbt.concat([
                 "known_repositories.repository_full_name", "':'", "coalesce(default_branches.default_branch, '')"
