@@ -146,7 +146,7 @@ def test_incremental_facts_equal_a_full_build(target: str, raw_landing: Path, tm
                                               request: pytest.FixtureRequest) -> None:
     postgres = request.getfixturevalue("postgres_server") if target == "postgres" else None
     raw_root = copy_landing(raw_landing, tmp_path)
-    incremental = Target(target, tmp_path / "incremental", raw_root, postgres, "impact_incremental", SELECT)
+    incremental = Target(target, tmp_path / "incremental", raw_root, postgres, "impact_facts_incremental", SELECT)
     incremental.run()
     first = {fact: incremental.rows(fact) for fact in FACTS}
 
@@ -161,7 +161,7 @@ def test_incremental_facts_equal_a_full_build(target: str, raw_landing: Path, tm
             compiled = incremental.compiled(model)
             assert "coalesce(max(extracted_at)" in compiled and " = stored." in compiled, (case, model)
 
-    full = Target(target, tmp_path / "full", raw_root, postgres, "impact_full", SELECT)
+    full = Target(target, tmp_path / "full", raw_root, postgres, "impact_facts_full", SELECT)
     full.run(*settings)
     for fact in FACTS:
         assert incremental.rows(fact) == full.rows(fact), fact
