@@ -78,13 +78,23 @@ MEASURE = r"""
 """
 
 
-def run_chromium(chromium: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    with tempfile.TemporaryDirectory(prefix="report-test-chromium-") as profile:
-        proc = subprocess.run(
-            chromium_command(chromium, profile, *args), capture_output=True, text=True, timeout=timeout, check=False
-        )
-    assert proc.returncode == 0, f"chromium exit {proc.returncode}: {proc.stderr[-2000:]}"
-    return proc
+def run_chromium(chromium: str, *args: str, timeout: float = 120, attempts: int = 2) -> subprocess.CompletedProcess:
+    """Headless Chromium, once more with a fresh profile if it hangs: a screenshot that takes 8 s on a quiet
+    machine once hung past 120 s on a loaded one (CI), which says nothing about the report."""
+    for attempt in range(1, attempts + 1):
+        with tempfile.TemporaryDirectory(prefix="report-test-chromium-") as profile:
+            try:
+                proc = subprocess.run(
+                    chromium_command(chromium, profile, *args), capture_output=True, text=True, timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                if attempt == attempts:
+                    raise
+                continue
+        assert proc.returncode == 0, f"chromium exit {proc.returncode}: {proc.stderr[-2000:]}"
+        return proc
+    raise AssertionError("unreachable")
 
 
 MIN_WINDOW = 500  # headless Chromium's narrowest window
