@@ -9,7 +9,8 @@
         fingerprint of int_developer_identities differs from the one stored in the table.
     The strategy is delete+insert on the fact's key, so a re-selected row replaces its old version.
     fct_pull_requests and fct_ai_sessions also depend on other entities and on configuration: they add
-    value comparisons with the stored row (differs) and a configuration fingerprint (config_changed);
+    value comparisons with the stored row (any_value_differs, macros/incremental_changes.sql) and a
+    configuration fingerprint (config_changed);
     their models say which rule catches which change.
 #}
 
@@ -31,12 +32,17 @@
     from {{ ref('int_developer_identities') }}
 {%- endmacro %}
 
-{% macro identity_changed(fingerprint_cte='identity_state') -%}
+{# True when the fingerprint stored in the table differs from this build's (or the table has none yet). #}
+{% macro fingerprint_changed(column, fingerprint_cte) -%}
     coalesce(
-        (select max(identity_fingerprint) from {{ this }})
-            <> (select identity_fingerprint from {{ fingerprint_cte }}),
+        (select max({{ column }}) from {{ this }})
+            <> (select {{ column }} from {{ fingerprint_cte }}),
         true
     )
+{%- endmacro %}
+
+{% macro identity_changed(fingerprint_cte='identity_state') -%}
+    {{ fingerprint_changed('identity_fingerprint', fingerprint_cte) }}
 {%- endmacro %}
 
 {#
@@ -121,16 +127,7 @@
 {%- endmacro %}
 
 {% macro config_changed(fingerprint_cte='config_state') -%}
-    coalesce(
-        (select max(config_fingerprint) from {{ this }})
-            <> (select config_fingerprint from {{ fingerprint_cte }}),
-        true
-    )
-{%- endmacro %}
-
-{# True when a stored value and its current value differ, a null differing from any non-null value. #}
-{% macro differs(stored, current) -%}
-    coalesce({{ stored }} <> {{ current }}, {{ stored }} is not null or {{ current }} is not null)
+    {{ fingerprint_changed('config_fingerprint', fingerprint_cte) }}
 {%- endmacro %}
 
 {#

@@ -190,14 +190,10 @@ selected_pull_requests as (
         on stored.pull_request_id = stages.pull_request_id
     where stored.pull_request_id is null
         or stages.inputs_extracted_at > {{ incremental_watermark() }}
-        or {{ differs('stored.first_deployed_at', 'stages.first_deployed_at') }}
-        or {{ differs('stored.first_deployment_id', 'stages.first_deployment_id') }}
-        or {{ differs('stored.deployment_link_reason', 'stages.deployment_link_reason') }}
-        or {{ differs('stored.ai_sessions', 'derived.ai_sessions') }}
-        or {{ differs('stored.ai_cost_usd', 'derived.ai_cost_usd') }}
-        or {{ differs('stored.ai_output_tokens', 'derived.ai_output_tokens') }}
-        or {{ differs('stored.author_ai_adopted_at', 'derived.author_ai_adopted_at') }}
-        or {{ differs('stored.reverted_by_pr_number', 'derived.reverted_by_pr_number') }}
+        or {{ any_value_differs(['first_deployed_at', 'first_deployment_id', 'deployment_link_reason'],
+                                computed='stages', stored='stored') }}
+        or {{ any_value_differs(['ai_sessions', 'ai_cost_usd', 'ai_output_tokens', 'author_ai_adopted_at',
+                                 'reverted_by_pr_number'], computed='derived', stored='stored') }}
         or {{ identity_changed() }}
         or {{ config_changed() }}
 
