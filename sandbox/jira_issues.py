@@ -360,6 +360,40 @@ def _team_issues(org: Organisation, project: JiraProject, team: list[Developer])
     return drafts
 
 
+def _incident_owners(incident, team_of_repo: dict[str, str], projects: dict[str, JiraProject],
+                     teams: dict[str, list[Developer]]) -> tuple[JiraProject, list[Developer]] | None:
+    """The project of the team owning the incident's repository and its people with a Jira account; None
+    when the team has no project or nobody in it could report in Jira."""
+    team_id = team_of_repo.get(incident.repository)
+    project = projects.get(team_id or "")
+    responders = [d for d in teams.get(team_id or "", []) if d.jira_account_id]
+    return None if project is None or not responders else (project, responders)
+
+
+def _incident_draft(project: JiraProject, incident, responder: str, created_at: dt.datetime,
+                    labels: tuple[str, ...], **which) -> _Draft:
+    """An Incident issue about `incident`, reported and owned by `responder`; `which` says which record it is
+    (incident_id and tiebreak for the incident's own issue; duplicate_of and the pasted link for a second
+    report)."""
+    return _Draft(
+        project=project,
+        issue_type="Incident",
+        summary=incident.title,
+        priority="Highest" if incident.urgency == "high" else "Medium",
+        assignee=responder,
+        reporter=responder,
+        story_points=None,
+        components=(incident.service,) if incident.service in project.components else (),
+        labels=labels,
+        created_at=created_at,
+        events=[],
+        resolution=None,
+        resolution_date=None,
+        with_sprint=False,
+        **which,
+    )
+
+
 def _incident_issues(org: Organisation, projects: dict[str, JiraProject], teams: dict[str, list[Developer]]) -> list[_Draft]:
     """The organisation's incidents reported in Jira (`Incident.source == "jira"`), one issue each."""
     seen_at = horizon(org.config)
@@ -368,34 +402,17 @@ def _incident_issues(org: Organisation, projects: dict[str, JiraProject], teams:
     for incident in getattr(org, "incidents", None) or []:
         if incident.source != "jira":
             continue
-        team_id = team_of_repo.get(incident.repository)
-        project = projects.get(team_id or "")
-        responders = [d for d in teams.get(team_id or "", []) if d.jira_account_id]
-        if project is None or not responders:
+        owners = _incident_owners(incident, team_of_repo, projects, teams)
+        if owners is None:
             continue
+        project, responders = owners
         stream = Stream(org.seed, "jira-incident", incident.incident_id)
         responder = stream.choice(responders).login
         labels = ["incident", f"service-{incident.service}"]
         if incident.explicit_link and incident.caused_by_deployment_id is not None:
             labels.append(f"deployment-{incident.caused_by_deployment_id}")
-        draft = _Draft(
-            project=project,
-            issue_type="Incident",
-            summary=incident.title,
-            priority="Highest" if incident.urgency == "high" else "Medium",
-            assignee=responder,
-            reporter=responder,
-            story_points=None,
-            components=(incident.service,) if incident.service in project.components else (),
-            labels=tuple(sorted(labels)),
-            created_at=incident.created_at,
-            events=[],
-            resolution=None,
-            resolution_date=None,
-            with_sprint=False,
-            incident_id=incident.incident_id,
-            tiebreak=incident.incident_id,
-        )
+        draft = _incident_draft(project, incident, responder, incident.created_at, tuple(sorted(labels)),
+                                incident_id=incident.incident_id, tiebreak=incident.incident_id)
         status = "To Do"
         started = incident.acknowledged_at
         if started is None and incident.resolved_at is not None:
@@ -421,29 +438,14 @@ def _duplicate_issues(org: Organisation, projects: dict[str, JiraProject], teams
         if report.tool != "jira":
             continue
         incident = by_id[report.incident_id]
-        team_id = team_of_repo.get(incident.repository)
-        project = projects.get(team_id or "")
-        responders = [d for d in teams.get(team_id or "", []) if d.jira_account_id]
-        if project is None or not responders:
+        owners = _incident_owners(incident, team_of_repo, projects, teams)
+        if owners is None:
             continue
+        project, responders = owners
         responder = Stream(org.seed, "jira-incident-duplicate", incident.incident_id).choice(responders).login
-        draft = _Draft(
-            project=project,
-            issue_type="Incident",
-            summary=incident.title,
-            priority="Highest" if incident.urgency == "high" else "Medium",
-            assignee=responder,
-            reporter=responder,
-            story_points=None,
-            components=(incident.service,) if incident.service in project.components else (),
-            labels=("incident", f"service-{incident.service}"),
-            created_at=report.created_at,
-            events=[],
-            resolution=None,
-            resolution_date=None,
-            with_sprint=False,
-            tiebreak=f"{incident.incident_id}/duplicate",
-            duplicate_of=incident.incident_id,
+        draft = _incident_draft(
+            project, incident, responder, report.created_at, ("incident", f"service-{incident.service}"),
+            tiebreak=f"{incident.incident_id}/duplicate", duplicate_of=incident.incident_id,
             pagerduty_url=pagerduty_incident_url(org.github_org, incident) if report.names_pagerduty else None,
         )
         started = report.created_at + dt.timedelta(minutes=2)
